@@ -1,0 +1,112 @@
+"""Process settings read from the environment (pydantic-settings, no prefix).
+
+Environment variables (all optional):
+
+* ``WOMS_HOME`` — directory of local state (databases, logs, ``runtime.json``);
+  default ``.woms`` relative to the current directory, stored as an absolute path.
+* ``TEMPORAL_ADDRESS`` — ``host:port`` of an external Temporal frontend; unset means
+  the embedded dev server started by ``woms dev up``.
+* ``KAFKA_BOOTSTRAP_SERVERS`` — comma-separated ``host:port`` list of an external Kafka;
+  unset means the embedded Tansu broker.
+* ``DATABASE_URL`` — SQLAlchemy URL *template* with ``{home}``, ``{tenant}`` and
+  ``{service}`` placeholders; default one SQLite file per tenant and service.
+* ``OPA_URL`` — base URL of an external OPA server; unset means embedded regorus.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+DEFAULT_DATABASE_URL = "sqlite:///{home}/db/{tenant}/{service}.sqlite3"
+"""Default ``DATABASE_URL`` template: ``<home>/db/<tenant>/<service>.sqlite3``."""
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+class Settings(BaseSettings):
+    """Settings of one WOMS process; build with :func:`get_settings` or directly in tests.
+
+    Attributes:
+        woms_home: absolute directory of local state (env ``WOMS_HOME``).
+        temporal_address: external Temporal ``host:port`` or ``None`` (embedded).
+        kafka_bootstrap_servers: external Kafka bootstrap list or ``None`` (embedded).
+        database_url_template: SQLAlchemy URL template (env ``DATABASE_URL``).
+        opa_url: external OPA base URL or ``None`` (embedded regorus).
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="", extra="ignore", validate_by_name=True, validate_by_alias=True
+    )
+
+    woms_home: Path = Field(default=Path(".woms"))
+    temporal_address: str | None = None
+    kafka_bootstrap_servers: str | None = None
+    database_url_template: str = Field(
+        default=DEFAULT_DATABASE_URL,
+        validation_alias=AliasChoices("DATABASE_URL", "database_url_template"),
+    )
+    opa_url: str | None = None
+
+    @field_validator("woms_home")
+    @classmethod
+    def _absolute_home(cls, value: Path) -> Path:
+        """Anchor a relative home on the current directory, so children see one path."""
+        return value.expanduser().absolute()
+
+    @field_validator("temporal_address", "kafka_bootstrap_servers", "opa_url")
+    @classmethod
+    def _blank_is_unset(cls, value: str | None) -> str | None:
+        """Treat an empty or blank variable as unset (embedded component)."""
+        return value.strip() or None if value is not None else None
+
+    @property
+    def embedded_temporal(self) -> bool:
+        """True when no ``TEMPORAL_ADDRESS`` is set and the dev server is used."""
+        return self.temporal_address is None
+
+    @property
+    def embedded_kafka(self) -> bool:
+        """True when no ``KAFKA_BOOTSTRAP_SERVERS`` is set and Tansu is used."""
+        return self.kafka_bootstrap_servers is None
+
+    @property
+    def embedded_opa(self) -> bool:
+        """True when no ``OPA_URL`` is set and policies run in-process (regorus)."""
+        return self.opa_url is None
+
+    def database_url(self, tenant: str, service: str) -> str:
+        """Return the SQLAlchemy URL of ``service``'s database for ``tenant``.
+
+        Both names must match ``[a-z0-9][a-z0-9_-]{0,62}`` (they become path parts).
+        For a SQLite URL the parent directory is created, so the URL opens at once.
+
+        Raises:
+            ValueError: on an invalid tenant or service name.
+        """
+        for label, name in (("tenant", tenant), ("service", service)):
+            if not _NAME.fullmatch(name):
+                raise ValueError(f"invalid {label} name {name!r}")
+        url = self.database_url_template.format(
+            home=self.woms_home.as_posix(), tenant=tenant, service=service
+        )
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, ":memory:"):
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        return url
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide :class:`Settings` (cached; ``get_settings.cache_clear()``)."""
+    return Settings()
+
+
+def database_url(tenant: str, service: str) -> str:
+    """Shortcut for ``get_settings().database_url(tenant, service)``; see there."""
+    return get_settings().database_url(tenant, service)
