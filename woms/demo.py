@@ -79,7 +79,7 @@ def demo(
         f"a (khối lượng) = {_percent(result.a)}   b (chất lượng) = {_percent(result.b)}   "
         f"c (tiến độ) = {_percent(result.c)}"
     )
-    if result.leader is None:
+    if result.d is None:
         formula = "(a + b + c) / 3"
     else:
         formula = "(a + b + c + d + đ + e) / 6"

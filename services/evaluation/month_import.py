@@ -193,20 +193,21 @@ class _Table:
     def typed(self, fields: Sequence[_Field]) -> pl.DataFrame:
         """The rows parsed by ``fields`` plus ``line`` (1-based line number); raises
         :class:`InputError` at the first row, then first column, holding an invalid value."""
+        raw = pl.scan_csv(
+            self.path,
+            has_header=True,
+            new_columns=self.header,
+            infer_schema=False,
+            empty_string_is_null=False,
+            row_index_name="line",
+            row_index_offset=2,
+        )
+        parsed = raw.select("line", *(f.parse(f.column).alias(f.name or f.column) for f in fields))
         try:
-            raw = pl.read_csv(
-                self.path,
-                has_header=True,
-                new_columns=self.header,
-                infer_schema=False,
-                empty_string_is_null=False,
-                row_index_name="line",
-                row_index_offset=2,
-            )
+            typed = parsed.collect(engine="streaming")
         except pl.exceptions.PolarsError as exc:
             message = str(exc).splitlines()[0]
             raise InputError(str(self.path), None, None, "csv", message) from exc
-        typed = raw.select("line", *(f.parse(f.column).alias(f.name or f.column) for f in fields))
         names = [f.name or f.column for f in fields]
         bad = typed.filter(pl.any_horizontal(pl.col(names).is_null())).head(1)
         if bad.height:
@@ -311,6 +312,9 @@ def write_results(frame: pl.DataFrame, out: Path) -> int:
     os.close(fd)
     try:
         frame.write_csv(tmp_name, line_terminator="\n")
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp_name, 0o666 & ~umask)  # mkstemp makes 0600; give the usual file mode
         os.replace(tmp_name, out)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)

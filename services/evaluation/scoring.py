@@ -205,82 +205,33 @@ class TaskTotals(NamedTuple):
     scale: int = 1
 
 
-Ratio = tuple[int, int]
-"""An exact ratio as ``(numerator, denominator)`` integers, denominator > 0."""
-
-
-class MonthlyResult(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class MonthlyResult:
     """A person's result for one month.
 
-    ``score`` is in points 0–100 with one decimal; ``grade`` is the grade before the unit quota.
-    The ratios ``a``, ``b``, ``c``, ``d``, ``dd`` (đ), ``e`` and ``task_result`` (0–1) are exact
-    fractions derived from the month's :class:`TaskTotals` (``None`` where not applicable);
-    :meth:`ratio_parts` gives them as integer pairs without building fractions.
+    Attributes:
+        status: see :class:`Status`; the fields below are ``None`` unless ``evaluated``.
+        a, b, c: quantity, quality, timeliness ratios 0–1 (``001 §III.2``).
+        d, dd, e: leader factors d, đ, e — 1 or 1/2 (``001 §III.3``); ``None`` for staff.
+        task_result: (a+b+c)/3 or (a+b+c+d+đ+e)/6, 0–1 (``001 §III.4``).
+        score: points 0–100 with one decimal (``001 §II.1``, ``002``).
+        grade: the grade before the unit quota (``001 §II.2``).
+        notes: why a grade was changed by a tenant rule (Vietnamese).
+        totals: the month's task sums the ratios come from.
     """
 
     status: Status
-    totals: TaskTotals | None = None
-    leader: LeaderFactors | None = None
+    a: Fraction | None = None
+    b: Fraction | None = None
+    c: Fraction | None = None
+    d: Fraction | None = None
+    dd: Fraction | None = None
+    e: Fraction | None = None
+    task_result: Fraction | None = None
     score: Decimal | None = None
     grade: Grade | None = None
     notes: tuple[str, ...] = ()
-
-    def ratio_parts(self) -> dict[str, Ratio]:
-        """``{"a", "b", "c", ["d", "dd", "e",] "task_result"}`` → (numerator, denominator);
-        empty unless evaluated."""
-        if self.status is not Status.EVALUATED or self.totals is None:
-            return {}
-        t = self.totals
-        parts = {
-            "a": (t.completed, t.assigned),
-            "b": (t.quality_steps, DEDUCTION_STEPS * t.assigned),
-            "c": (t.timeliness_steps, DEDUCTION_STEPS * t.assigned),
-        }
-        if self.leader is not None:
-            for key, met in zip(("d", "dd", "e"), self.leader, strict=True):
-                factor = _factor(met)
-                parts[key] = (factor.numerator, factor.denominator)
-        parts["task_result"] = _task_result_parts(t, self.leader)
-        return parts
-
-    def _ratio(self, key: str) -> Fraction | None:
-        part = self.ratio_parts().get(key)
-        return None if part is None else Fraction(*part)
-
-    @property
-    def a(self) -> Fraction | None:
-        """Quantity: completed / assigned points (``001 §III.2``)."""
-        return self._ratio("a")
-
-    @property
-    def b(self) -> Fraction | None:
-        """Quality: quality points / assigned points (``001 §III.2``)."""
-        return self._ratio("b")
-
-    @property
-    def c(self) -> Fraction | None:
-        """Timeliness: timeliness points / assigned points (``001 §III.2``)."""
-        return self._ratio("c")
-
-    @property
-    def d(self) -> Fraction | None:
-        """Leader d: all subordinates grade C or better → 1, else 1/2 (``001 §III.3a``)."""
-        return self._ratio("d")
-
-    @property
-    def dd(self) -> Fraction | None:
-        """Leader đ: unit met its plan → 1, long delays → 1/2 (``001 §III.3b``)."""
-        return self._ratio("dd")
-
-    @property
-    def e(self) -> Fraction | None:
-        """Leader e: unit united → 1, internal conflicts → 1/2 (``001 §III.3c``)."""
-        return self._ratio("e")
-
-    @property
-    def task_result(self) -> Fraction | None:
-        """Task result 0–1: (a+b+c)/3 or (a+b+c+d+đ+e)/6 (``001 §III.4``)."""
-        return self._ratio("task_result")
+    totals: TaskTotals | None = None
 
 
 def converted_points(quantity: Fraction | int | str, coefficient: Fraction | int | str) -> Fraction:
@@ -449,10 +400,24 @@ def score_totals(
                 f"(đã hoàn thành hết: {'có' if totals.all_completed else 'không'}, "
                 f"vượt mức: {float(share):.1%})",
             )
-    return MonthlyResult(Status.EVALUATED, totals, leader, score, grade, notes)
+    d, dd, e = (None, None, None) if leader is None else (_factor(met) for met in leader)
+    return MonthlyResult(
+        Status.EVALUATED,
+        a=Fraction(totals.completed, totals.assigned),
+        b=Fraction(totals.quality_steps, DEDUCTION_STEPS * totals.assigned),
+        c=Fraction(totals.timeliness_steps, DEDUCTION_STEPS * totals.assigned),
+        d=d,
+        dd=dd,
+        e=e,
+        task_result=Fraction(result_num, result_den),
+        score=score,
+        grade=grade,
+        notes=notes,
+        totals=totals,
+    )
 
 
-def _task_result_parts(totals: TaskTotals, leader: LeaderFactors | None) -> Ratio:
+def _task_result_parts(totals: TaskTotals, leader: LeaderFactors | None) -> tuple[int, int]:
     """Task result as an integer ratio (``001 §III.4``).
 
     Staff: (a+b+c)/3 with a+b+c = (4·completed + quality_steps + timeliness_steps)/(4·assigned).
