@@ -5,7 +5,7 @@ Thin wrapper over :mod:`services.common.runtime`; state lives in ``$WOMS_HOME``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
@@ -87,3 +87,18 @@ def down() -> None:
         typer.echo(f"{_LABEL[name]:<9} {outcome}")
     if "still running" in outcomes.values():
         raise typer.Exit(1)
+
+
+@app.command()
+def token(
+    tenant: Annotated[str, typer.Option(help="Tenant code")],
+    subject: Annotated[str, typer.Option(help="Person code, or system:<name>")],
+    role: Annotated[
+        list[str] | None, typer.Option(help="Role (repeat): staff (default), tenant_admin, …")
+    ] = None,
+    ttl: Annotated[int, typer.Option(help="Lifetime in seconds")] = 3600,
+) -> None:
+    """Issue a bearer token from the embedded issuer (keys under $WOMS_HOME/keys)."""
+    from services.common.auth import issue_token
+
+    typer.echo(issue_token(tenant, subject, set(role or ["staff"]), ttl_s=ttl))

@@ -25,7 +25,8 @@ class PolicyEngine:
     """A loaded set of Rego policies; evaluate rules against an input document.
 
     Each :meth:`evaluate` works on a clone of the loaded engine, so inputs never leak
-    between calls and one instance may be shared by threads.
+    between calls. A regorus engine is bound to the thread that created it (it panics when
+    used from another): keep one instance per thread.
     """
 
     def __init__(self, root: Path = POLICIES_DIR, extra_files: Iterable[Path] = ()) -> None:

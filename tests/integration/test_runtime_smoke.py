@@ -117,7 +117,8 @@ def test_message_round_trips_through_a_consumer_group(kafka_bootstrap: str) -> N
 
 def test_smoke_policy_allows_only_the_owner() -> None:
     engine = PolicyEngine()
-    assert engine.packages == {"data.woms.smoke"}  # *_test.rego files are not loaded
+    assert "data.woms.smoke" in engine.packages
+    assert not any(p.endswith("_test") for p in engine.packages)  # *_test.rego not loaded
     owner = {"subject": "an", "owner": "an"}
     other = {"subject": "binh", "owner": "an"}
     assert engine.evaluate("data.woms.smoke.allow", owner) is True

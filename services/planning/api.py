@@ -1,0 +1,364 @@
+"""Planning HTTP API (FastAPI): thin routers over :mod:`services.planning.service`.
+
+Every endpoint is under ``/tenants/{tenant}`` and needs a bearer token of that tenant (another
+tenant's token gets 404, as if nothing were there); access is decided by the Rego package
+``woms.planning.authz``. Lists are paginated (``offset``, ``limit`` ≤ 200).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.orm import Session
+
+from services.common import tenancy
+from services.common.auth import AuthError, Principal, verify_token
+from services.common.db import engine_for, transaction
+from services.common.policy import PolicyEngine
+from services.planning import repository as repo
+from services.planning import schemas, service
+from services.planning.models import KeyResult, Person, Plan, Unit
+
+MAX_LIMIT = 200
+
+
+_local = threading.local()
+
+
+def policies() -> PolicyEngine:
+    """This thread's policy engine (regorus engines cannot move between threads)."""
+    engine = getattr(_local, "engine", None)
+    if engine is None:
+        engine = _local.engine = PolicyEngine()
+    return engine
+
+
+def principal_of(authorization: Annotated[str | None, Header()] = None) -> Principal:
+    """The caller from ``Authorization: Bearer <token>``; 401 otherwise."""
+    if not authorization or not authorization.lower().startswith("bearer "):
+        raise HTTPException(
+            401, "thiếu mã truy cập / bearer token required", headers={"WWW-Authenticate": "Bearer"}
+        )
+    try:
+        return verify_token(authorization[7:].strip())
+    except AuthError as exc:
+        raise HTTPException(
+            401,
+            f"mã truy cập không hợp lệ / invalid token: {exc}",
+            headers={"WWW-Authenticate": "Bearer"},
+        ) from exc
+
+
+@dataclass(frozen=True)
+class Context:
+    """A request's tenant and caller, checked to belong together."""
+
+    tenant: str
+    principal: Principal
+    config: dict[str, Any]
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """The request's unit of work: committed when the block ends without error."""
+        with transaction(engine_for(self.tenant, service.SERVICE)) as session:
+            yield session
+
+    def authorize(self, action: str, resource: dict[str, Any] | None = None) -> None:
+        """Ask the policy; 403 with its reasons when denied."""
+        document = {
+            "tenant": self.tenant,
+            "action": action,
+            "principal": {
+                "tenant": self.principal.tenant,
+                "subject": self.principal.subject,
+                "roles": sorted(self.principal.roles),
+            },
+            "resource": resource or {},
+        }
+        engine = policies()
+        if engine.evaluate("data.woms.planning.authz.allow", document) is not True:
+            reasons = engine.evaluate("data.woms.planning.authz.reasons", document) or set()
+            raise HTTPException(403, {"action": action, "reasons": sorted(reasons)})
+
+
+def context(tenant: str, principal: Annotated[Principal, Depends(principal_of)]) -> Context:
+    """404 unless the token's tenant is ``tenant`` and the tenant is onboarded."""
+    if principal.tenant != tenant:
+        raise HTTPException(404, "không tìm thấy / not found")
+    with transaction(tenancy.registry_engine()) as session:
+        found = tenancy.get_tenant(session, tenant)
+    if found is None:
+        raise HTTPException(404, "không tìm thấy / not found")
+    return Context(tenant, principal, found.config)
+
+
+Ctx = Annotated[Context, Depends(context)]
+Offset = Annotated[int, Query(ge=0, le=10_000_000)]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+
+router = APIRouter(prefix="/tenants/{tenant}")
+
+
+def _unit_out(unit: Unit, codes: dict[int, str]) -> schemas.UnitOut:
+    return schemas.UnitOut(
+        code=unit.code,
+        name=unit.name,
+        axis=unit.axis,
+        type=unit.type,
+        parent=codes.get(unit.parent_id) if unit.parent_id else None,
+        head_evaluated_by=unit.head_evaluated_by,
+    )
+
+
+def _unit_codes(session: Session) -> dict[int, str]:
+    return {u.id: u.code for u in repo.all_rows(session, Unit)}
+
+
+def _required(row: Any, field: str, code: str) -> Any:
+    if row is None:
+        raise HTTPException(404, [{"loc": ["path", field], "msg": f"{code!r} không tồn tại"}])
+    return row
+
+
+@router.get("/units", response_model=schemas.Page[schemas.UnitOut])
+def list_units(
+    ctx: Ctx,
+    offset: Offset = 0,
+    limit: Limit = 50,
+    axis: str | None = None,
+    parent: str | None = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+) -> dict[str, Any]:
+    """Đơn vị / org units, filtered by axis, parent unit code, or text."""
+    ctx.authorize("unit.read")
+    with ctx.session() as s:
+        parent_id = (
+            _required(repo.by_code(s, Unit, parent), "parent", parent).id if parent else None
+        )
+        rows, total = repo.page(s, repo.units_query(axis, parent_id, q), offset=offset, limit=limit)
+        codes = _unit_codes(s)
+        return {
+            "items": [_unit_out(u, codes) for u in rows],
+            "total": total,
+            "offset": offset,
+            "limit": limit,
+        }
+
+
+@router.get("/units/{code}", response_model=schemas.UnitOut)
+def get_unit(ctx: Ctx, code: str) -> schemas.UnitOut:
+    ctx.authorize("unit.read")
+    with ctx.session() as s:
+        return _unit_out(_required(repo.by_code(s, Unit, code), "code", code), _unit_codes(s))
+
+
+@router.get("/people", response_model=schemas.Page[schemas.PersonOut])
+def list_people(
+    ctx: Ctx,
+    offset: Offset = 0,
+    limit: Limit = 50,
+    unit: str | None = None,
+    as_of: date | None = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+) -> dict[str, Any]:
+    """Cán bộ / people, filtered by unit (members as of a date) or text."""
+    ctx.authorize("person.read")
+    with ctx.session() as s:
+        unit_id = _required(repo.by_code(s, Unit, unit), "unit", unit).id if unit else None
+        rows, total = repo.page(s, repo.people_query(unit_id, q, as_of), offset=offset, limit=limit)
+        return {
+            "items": [schemas.PersonOut.model_validate(p) for p in rows],
+            "total": total,
+            "offset": offset,
+            "limit": limit,
+        }
+
+
+@router.get("/people/{code}", response_model=schemas.PersonDetail)
+def get_person(ctx: Ctx, code: str) -> schemas.PersonDetail:
+    """A person with the history of their posts."""
+    ctx.authorize("person.read")
+    with ctx.session() as s:
+        person = _required(repo.by_code(s, Person, code), "code", code)
+        return schemas.PersonDetail(
+            code=person.code,
+            name=person.name,
+            email=person.email,
+            memberships=[
+                schemas.MembershipOut(
+                    unit=m.unit.code, role=m.role, title=m.title, start=m.start, end=m.end
+                )
+                for m in repo.memberships_of(s, person.id)
+            ],
+        )
+
+
+@router.get("/evaluators", response_model=list[schemas.EvaluatorEdgeOut])
+def evaluator_relation(ctx: Ctx, as_of: date | None = None) -> list[dict[str, Any]]:
+    """Who evaluates whom as of a date (001 §II.3 plus the tenant's overrides)."""
+    ctx.authorize("evaluator.read")
+    with ctx.session() as s:
+        return service.evaluator_edges(s, as_of or date.today())
+
+
+@router.get("/catalog", response_model=list[schemas.CatalogItemOut])
+def catalog(ctx: Ctx, as_of: date | None = None, unit: str | None = None) -> list[Any]:
+    """Danh mục sản phẩm/công việc: the version of each item in force on a date."""
+    ctx.authorize("catalog.read")
+    with ctx.session() as s:
+        unit_id = _required(repo.by_code(s, Unit, unit), "unit", unit).id if unit else None
+        codes = _unit_codes(s)
+        return [
+            schemas.CatalogItemOut(
+                code=c.code,
+                unit=codes[c.unit_id],
+                name=c.name,
+                complexity_group=c.complexity_group,
+                standard_unit=c.standard_unit,
+                coefficient=c.coefficient,
+                effective_from=c.effective_from,
+            )
+            for c in repo.catalog_as_of(s, as_of or date.today(), unit_id)
+        ]
+
+
+@router.get("/plans", response_model=schemas.Page[schemas.PlanOut])
+def list_plans(
+    ctx: Ctx,
+    offset: Offset = 0,
+    limit: Limit = 50,
+    owner_unit: str | None = None,
+    owner_person: str | None = None,
+    period_kind: str | None = None,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    status: str | None = None,
+) -> dict[str, Any]:
+    ctx.authorize("plan.read")
+    with ctx.session() as s:
+        unit_id = (
+            _required(repo.by_code(s, Unit, owner_unit), "owner_unit", owner_unit).id
+            if owner_unit
+            else None
+        )
+        person_id = (
+            _required(repo.by_code(s, Person, owner_person), "owner_person", owner_person).id
+            if owner_person
+            else None
+        )
+        stmt = repo.plans_query(unit_id, person_id, period_kind, year, status)
+        rows, total = repo.page(s, stmt, offset=offset, limit=limit)
+        return {
+            "items": [service.plan_out(s, p) for p in rows],
+            "total": total,
+            "offset": offset,
+            "limit": limit,
+        }
+
+
+@router.get("/plans/late", response_model=list[schemas.LatePlanOut])
+def late_plans(ctx: Ctx, today: date | None = None) -> list[dict[str, Any]]:
+    """Plans not submitted by their deadline (the plan calendar of 004 Part A §II)."""
+    ctx.authorize("plan.read")
+    with ctx.session() as s:
+        return service.late_plans(s, service.calendar_of(ctx.config), today or date.today())
+
+
+@router.get("/plans/{code}", response_model=schemas.PlanDetail)
+def get_plan(ctx: Ctx, code: str, today: date | None = None) -> dict[str, Any]:
+    """A plan's objectives and key results with progress and status colours."""
+    ctx.authorize("plan.read")
+    with ctx.session() as s:
+        plan = _required(repo.by_code(s, Plan, code), "code", code)
+        return service.plan_detail(s, plan, today or date.today())
+
+
+@router.post("/plans/{code}/{action}", response_model=schemas.PlanOut)
+def decide(
+    ctx: Ctx, code: str, action: str, body: schemas.Decision | None = None
+) -> dict[str, Any]:
+    """Nộp / duyệt / trả lại: ``action`` is ``submit``, ``approve`` or ``return``."""
+    if action not in service.TRANSITIONS:
+        raise HTTPException(404, [{"loc": ["path", "action"], "msg": "submit|approve|return"}])
+    with ctx.session() as s:
+        plan = _required(repo.by_code(s, Plan, code), "code", code)
+        ctx.authorize(f"plan.{action}", service.plan_resource(s, plan))
+        decided = service.decide_plan(
+            s, ctx.tenant, code, action, ctx.principal.subject, body.reason if body else None
+        )
+        return service.plan_out(s, decided)
+
+
+@router.post("/key-results/{code}/progress", response_model=schemas.ProgressOut, status_code=201)
+def record_progress(ctx: Ctx, code: str, body: schemas.ProgressIn) -> Any:
+    """Cập nhật tiến độ / log a new value of a key result."""
+    with ctx.session() as s:
+        kr = _required(repo.by_code(s, KeyResult, code), "code", code)
+        ctx.authorize("progress.record", service.plan_resource(s, kr.objective.plan))
+        update, _ = service.record_progress(
+            s,
+            ctx.tenant,
+            code,
+            body.value,
+            actor=ctx.principal.subject,
+            evidence=body.evidence,
+            note=body.note,
+        )
+        return schemas.ProgressOut.model_validate(update)
+
+
+@router.get("/key-results/{code}/progress", response_model=list[schemas.ProgressOut])
+def progress_log(ctx: Ctx, code: str) -> list[Any]:
+    """Every logged update of a key result (old, new, evidence, note, who, when)."""
+    ctx.authorize("progress.read")
+    with ctx.session() as s:
+        kr = _required(repo.by_code(s, KeyResult, code), "code", code)
+        return [schemas.ProgressOut.model_validate(u) for u in repo.progress_log(s, kr.id)]
+
+
+@router.post("/ingest/{system}", response_model=schemas.IngestOut)
+def ingest(ctx: Ctx, system: str, body: schemas.IngestIn) -> schemas.IngestOut:
+    """Values from an external system (token subject ``system:<system>``), idempotent by
+    ``external_id``; see docs/ingestion.md."""
+    ctx.authorize("progress.ingest", {"system": system})
+    accepted = duplicates = 0
+    with ctx.session() as s:
+        for item in body.records:
+            _, new = service.record_progress(
+                s,
+                ctx.tenant,
+                item.key_result,
+                item.value,
+                actor=ctx.principal.subject,
+                source=f"system:{system}",
+                note=item.note,
+                external_id=item.external_id,
+                at=item.at,
+            )
+            accepted, duplicates = accepted + new, duplicates + (not new)
+    return schemas.IngestOut(accepted=accepted, duplicates=duplicates)
+
+
+def create_app() -> FastAPI:
+    """The planning service's FastAPI application."""
+    app = FastAPI(title="WOMS — Kế hoạch (planning)", version="0.1.0")
+    app.include_router(router)
+
+    @app.exception_handler(service.PlanningError)
+    async def planning_error(_: Request, exc: service.PlanningError) -> Response:
+        return JSONResponse(
+            status_code=exc.status,
+            content={"detail": [{"loc": ["body", exc.field], "msg": exc.reason}]},
+        )
+
+    @app.get("/health")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,211 @@
+"""All SQL of the planning service. Functions take a :class:`~sqlalchemy.orm.Session` and never
+commit; the caller owns the transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any, TypeVar
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from services.planning.models import (
+    Base,
+    CatalogItem,
+    EvaluatorOverride,
+    KeyResult,
+    Membership,
+    Objective,
+    Person,
+    Plan,
+    Position,
+    ProgressUpdate,
+    Unit,
+)
+
+M = TypeVar("M", bound=Base)
+
+
+def by_code(session: Session, model: type[M], code: str) -> M | None:
+    """The row of ``model`` with ``code`` (models with a unique ``code``), or None."""
+    return session.execute(select(model).where(model.code == code)).scalar_one_or_none()
+
+
+def all_rows(session: Session, model: type[M]) -> Sequence[M]:
+    """Every row of ``model`` by id."""
+    return session.execute(select(model).order_by(model.id)).scalars().all()
+
+
+def page(session: Session, stmt: Any, *, offset: int, limit: int) -> tuple[list[Any], int]:
+    """One page of ``stmt``'s rows and the total count."""
+    total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+    rows = session.execute(stmt.offset(offset).limit(limit)).scalars().all()
+    return list(rows), int(total)
+
+
+def units_query(axis: str | None = None, parent_id: int | None = None, q: str | None = None) -> Any:
+    stmt = select(Unit).order_by(Unit.code)
+    if axis:
+        stmt = stmt.where(Unit.axis == axis)
+    if parent_id is not None:
+        stmt = stmt.where(Unit.parent_id == parent_id)
+    if q:
+        stmt = stmt.where(or_(Unit.name.contains(q), Unit.code.contains(q)))
+    return stmt
+
+
+def people_query(
+    unit_id: int | None = None, q: str | None = None, as_of: date | None = None
+) -> Any:
+    stmt = select(Person).order_by(Person.code)
+    if unit_id is not None:
+        members = select(Membership.person_id).where(Membership.unit_id == unit_id)
+        if as_of is not None:
+            members = members.where(
+                Membership.start <= as_of, or_(Membership.end.is_(None), Membership.end >= as_of)
+            )
+        stmt = stmt.where(Person.id.in_(members))
+    if q:
+        stmt = stmt.where(or_(Person.name.contains(q), Person.code.contains(q)))
+    return stmt
+
+
+def memberships_of(session: Session, person_id: int) -> Sequence[Membership]:
+    return (
+        session.execute(
+            select(Membership).where(Membership.person_id == person_id).order_by(Membership.start)
+        )
+        .scalars()
+        .all()
+    )
+
+
+def membership(session: Session, person_id: int, unit_id: int, start: date) -> Membership | None:
+    return session.execute(
+        select(Membership).where(
+            Membership.person_id == person_id,
+            Membership.unit_id == unit_id,
+            Membership.start == start,
+        )
+    ).scalar_one_or_none()
+
+
+def override_of(session: Session, person_id: int) -> EvaluatorOverride | None:
+    return session.execute(
+        select(EvaluatorOverride).where(EvaluatorOverride.person_id == person_id)
+    ).scalar_one_or_none()
+
+
+def catalog_version(session: Session, code: str, effective_from: date) -> CatalogItem | None:
+    return session.execute(
+        select(CatalogItem).where(
+            CatalogItem.code == code, CatalogItem.effective_from == effective_from
+        )
+    ).scalar_one_or_none()
+
+
+def catalog_as_of(session: Session, as_of: date, unit_id: int | None = None) -> list[CatalogItem]:
+    """For each catalog code, the version in force on ``as_of`` (latest effective_from ≤ it)."""
+    latest = (
+        select(CatalogItem.code, func.max(CatalogItem.effective_from).label("since"))
+        .where(CatalogItem.effective_from <= as_of)
+        .group_by(CatalogItem.code)
+        .subquery()
+    )
+    stmt = (
+        select(CatalogItem)
+        .join(
+            latest,
+            (CatalogItem.code == latest.c.code) & (CatalogItem.effective_from == latest.c.since),
+        )
+        .order_by(CatalogItem.code)
+    )
+    if unit_id is not None:
+        stmt = stmt.where(CatalogItem.unit_id == unit_id)
+    return list(session.execute(stmt).scalars().all())
+
+
+def plans_query(
+    owner_unit_id: int | None = None,
+    owner_person_id: int | None = None,
+    period_kind: str | None = None,
+    year: int | None = None,
+    status: str | None = None,
+) -> Any:
+    stmt = select(Plan).order_by(Plan.year, Plan.period_kind, Plan.number, Plan.code)
+    for column, value in (
+        (Plan.owner_unit_id, owner_unit_id),
+        (Plan.owner_person_id, owner_person_id),
+        (Plan.period_kind, period_kind),
+        (Plan.year, year),
+        (Plan.status, status),
+    ):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    return stmt
+
+
+def objectives_of_plan(session: Session, plan_id: int) -> Sequence[Objective]:
+    return (
+        session.execute(
+            select(Objective).where(Objective.plan_id == plan_id).order_by(Objective.position)
+        )
+        .scalars()
+        .all()
+    )
+
+
+def objectives_serving(session: Session, key_result_ids: Sequence[int]) -> Sequence[Objective]:
+    """Objectives whose parent key result is one of ``key_result_ids``."""
+    if not key_result_ids:
+        return []
+    return (
+        session.execute(
+            select(Objective)
+            .where(Objective.parent_key_result_id.in_(key_result_ids))
+            .order_by(Objective.code)
+        )
+        .scalars()
+        .all()
+    )
+
+
+def progress_log(session: Session, key_result_id: int) -> Sequence[ProgressUpdate]:
+    return (
+        session.execute(
+            select(ProgressUpdate)
+            .where(ProgressUpdate.key_result_id == key_result_id)
+            .order_by(ProgressUpdate.at, ProgressUpdate.id)
+        )
+        .scalars()
+        .all()
+    )
+
+
+def ingested(session: Session, source: str, external_id: str) -> ProgressUpdate | None:
+    return session.execute(
+        select(ProgressUpdate).where(
+            ProgressUpdate.source == source, ProgressUpdate.external_id == external_id
+        )
+    ).scalar_one_or_none()
+
+
+def positions_of(session: Session, unit_id: int) -> Sequence[Position]:
+    return (
+        session.execute(select(Position).where(Position.unit_id == unit_id).order_by(Position.code))
+        .scalars()
+        .all()
+    )
+
+
+def key_results_of(session: Session, objective_id: int) -> Sequence[KeyResult]:
+    return (
+        session.execute(
+            select(KeyResult)
+            .where(KeyResult.objective_id == objective_id)
+            .order_by(KeyResult.position)
+        )
+        .scalars()
+        .all()
+    )

@@ -1,0 +1,747 @@
+"""Planning use cases: onboarding sync, org chart and evaluator relation, work catalog, plans with
+objectives and key results, progress, ingestion from external systems.
+
+Functions take an open :class:`~sqlalchemy.orm.Session` inside the caller's transaction and
+never commit. Changes are recorded in the outbox in the same transaction
+(:mod:`services.common.outbox`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from services.common.events import CloudEvent
+from services.common.outbox import record
+from services.planning import evaluators as ev
+from services.planning import okr, rollup
+from services.planning import repository as repo
+from services.planning.models import (
+    CatalogItem,
+    EvaluatorOverride,
+    KeyResult,
+    Membership,
+    Objective,
+    Person,
+    Plan,
+    Position,
+    ProgressUpdate,
+    Unit,
+    outbox,
+)
+
+SERVICE = "planning"
+
+
+class PlanningError(Exception):
+    """A use case refused: ``field`` names what is wrong, ``status`` the HTTP status to use."""
+
+    def __init__(self, field: str, reason: str, status: int = 422) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field, self.reason, self.status = field, reason, status
+
+
+class NotFound(PlanningError):
+    def __init__(self, field: str, code: str) -> None:
+        super().__init__(field, f"{code!r} không tồn tại / not found", 404)
+
+
+@dataclass
+class SyncReport:
+    """What an onboarding sync changed, per kind: ``created``/``updated``/``unchanged``."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+
+    def add(self, kind: str, outcome: str) -> None:
+        self.counts[f"{kind}.{outcome}"] += 1
+
+    @property
+    def changed(self) -> bool:
+        return any(n for key, n in self.counts.items() if not key.endswith(".unchanged"))
+
+
+def emit(
+    session: Session, tenant: str, entity: str, action: str, subject: str, data: dict[str, Any]
+) -> None:
+    """Record a planning event in the outbox (same transaction as the change)."""
+    record(
+        session,
+        outbox,
+        CloudEvent.of(
+            tenant=tenant,
+            service=SERVICE,
+            entity=entity,
+            action=action,
+            subject=subject,
+            data=data,
+        ),
+    )
+
+
+def _apply(row: Any, values: dict[str, Any]) -> bool:
+    """Set ``values`` on ``row``; True when any differed."""
+    changed = False
+    for name, value in values.items():
+        if getattr(row, name) != value:
+            setattr(row, name, value)
+            changed = True
+    return changed
+
+
+def _upsert(
+    session: Session, report: SyncReport, kind: str, row: Any, model: type, values: dict[str, Any]
+) -> tuple[Any, str]:
+    if row is None:
+        row = model(**values)
+        session.add(row)
+        session.flush()
+        outcome = "created"
+    else:
+        outcome = "updated" if _apply(row, values) else "unchanged"
+        if outcome == "updated":
+            session.flush()
+    report.add(kind, outcome)
+    return row, outcome
+
+
+def _dec(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+def sync_tenant(session: Session, tenant: str, tf: Any) -> SyncReport:
+    """Create or update the tenant's org chart, catalog and plans from its tenant file
+    (:class:`services.planning.tenant_file.TenantFile`).
+
+    Idempotent: a second run with the same file changes nothing and emits no event. Items
+    absent from the file are kept (history is never deleted by a sync).
+    """
+    report = SyncReport()
+    units: dict[str, Unit] = {}
+    for u in tf.units:
+        parent = units[u.parent] if u.parent else None
+        units[u.code], _ = _upsert(
+            session,
+            report,
+            "unit",
+            repo.by_code(session, Unit, u.code),
+            Unit,
+            {
+                "code": u.code,
+                "name": u.name,
+                "axis": u.axis,
+                "type": u.type,
+                "parent_id": parent.id if parent else None,
+                "head_evaluated_by": u.head_evaluated_by,
+            },
+        )
+    positions: dict[str, Position] = {}
+    for p in tf.positions:
+        positions[p.code], _ = _upsert(
+            session,
+            report,
+            "position",
+            repo.by_code(session, Position, p.code),
+            Position,
+            {"code": p.code, "name": p.name, "unit_id": units[p.unit].id},
+        )
+    people: dict[str, Person] = {}
+    for person in tf.people:
+        people[person.code], _ = _upsert(
+            session,
+            report,
+            "person",
+            repo.by_code(session, Person, person.code),
+            Person,
+            {"code": person.code, "name": person.name, "email": person.email},
+        )
+    for person in tf.people:
+        pid = people[person.code].id
+        for m in person.memberships:
+            unit = units[m.unit]
+            _, outcome = _upsert(
+                session,
+                report,
+                "membership",
+                repo.membership(session, pid, unit.id, m.start),
+                Membership,
+                {
+                    "person_id": pid,
+                    "unit_id": unit.id,
+                    "role": m.role,
+                    "title": m.title,
+                    "position_id": positions[m.position].id if m.position else None,
+                    "start": m.start,
+                    "end": m.end,
+                },
+            )
+            if outcome != "unchanged":
+                emit(
+                    session,
+                    tenant,
+                    "membership",
+                    "changed",
+                    f"{person.code}@{unit.code}",
+                    {
+                        "person": person.code,
+                        "unit": unit.code,
+                        "role": m.role,
+                        "title": m.title,
+                        "start": m.start.isoformat(),
+                        "end": m.end.isoformat() if m.end else None,
+                    },
+                )
+    for o in tf.evaluator_overrides:
+        _upsert(
+            session,
+            report,
+            "override",
+            repo.override_of(session, people[o.person].id),
+            EvaluatorOverride,
+            {
+                "person_id": people[o.person].id,
+                "evaluator_id": people[o.evaluator].id if o.evaluator else None,
+                "external": o.external,
+                "reason": o.reason,
+            },
+        )
+    for c in tf.catalog:
+        _upsert(
+            session,
+            report,
+            "catalog",
+            repo.catalog_version(session, c.code, c.effective_from),
+            CatalogItem,
+            {
+                "code": c.code,
+                "unit_id": units[c.unit].id,
+                "name": c.name,
+                "complexity_group": c.complexity_group,
+                "standard_unit": c.standard_unit,
+                "coefficient": Decimal(c.coefficient),
+                "effective_from": c.effective_from,
+            },
+        )
+    _sync_plans(session, tenant, tf, units, people, report)
+    return report
+
+
+def _sync_plans(
+    session: Session,
+    tenant: str,
+    tf: Any,
+    units: dict[str, Unit],
+    people: dict[str, Person],
+    report: SyncReport,
+) -> None:
+    links: list[tuple[Objective, str]] = []
+    for p in tf.plans:
+        plan, plan_outcome = _upsert(
+            session,
+            report,
+            "plan",
+            repo.by_code(session, Plan, p.code),
+            Plan,
+            {
+                "code": p.code,
+                "owner_unit_id": units[p.owner_unit].id if p.owner_unit else None,
+                "owner_person_id": people[p.owner_person].id if p.owner_person else None,
+                "period_kind": p.period.kind,
+                "year": p.period.year,
+                "number": getattr(p.period, "number", None),
+                "status": p.status,
+            },
+        )
+        for position, o in enumerate(p.objectives):
+            objective, _ = _upsert(
+                session,
+                report,
+                "objective",
+                repo.by_code(session, Objective, o.code),
+                Objective,
+                {
+                    "code": o.code,
+                    "plan_id": plan.id,
+                    "position": position,
+                    "title": o.title,
+                    "perspective": o.perspective,
+                    "breakthrough": o.breakthrough,
+                    "weight": Decimal(o.weight),
+                    "progress_source": o.progress_source,
+                },
+            )
+            if o.parent_key_result:
+                links.append((objective, o.parent_key_result))
+            for kr_position, k in enumerate(o.key_results):
+                _, outcome = _upsert(
+                    session,
+                    report,
+                    "key_result",
+                    repo.by_code(session, KeyResult, k.code),
+                    KeyResult,
+                    {
+                        "code": k.code,
+                        "objective_id": objective.id,
+                        "position": kr_position,
+                        "title": k.title,
+                        "kind": k.kind,
+                        "unit_of_measure": k.unit_of_measure,
+                        "direction": k.direction,
+                        "baseline": _dec(k.baseline),
+                        "target": _dec(k.target),
+                        "complete_threshold": _dec(k.complete_threshold),
+                        "exceed_threshold": _dec(k.exceed_threshold),
+                        "fail_threshold": _dec(k.fail_threshold),
+                        "weight": Decimal(k.weight),
+                        "data_source": k.data_source,
+                        "evidence_required": k.evidence_required,
+                        "current": _dec(k.current),
+                    },
+                )
+                if outcome != "unchanged":
+                    emit(
+                        session,
+                        tenant,
+                        "keyresult",
+                        "defined",
+                        k.code,
+                        {
+                            "plan": p.code,
+                            "objective": o.code,
+                            "key_result": k.code,
+                            "current": str(k.current) if k.current is not None else None,
+                        },
+                    )
+        if p.status == "approved" and plan_outcome == "created":
+            emit(session, tenant, "plan", "approved", p.code, {"plan": p.code, "by": "onboarding"})
+    for objective, kr_code in links:
+        parent = repo.by_code(session, KeyResult, kr_code)
+        if parent is None:
+            raise PlanningError("parent_key_result", f"{kr_code!r} not found")
+        if objective.parent_key_result_id != parent.id:
+            objective.parent_key_result_id = parent.id
+            report.add("link", "updated")
+
+
+# --- plans: submit → approve | return (004 Part A §II) -----------------------------------
+
+TRANSITIONS = {
+    "submit": ({"draft", "returned"}, "submitted"),
+    "approve": ({"submitted"}, "approved"),
+    "return": ({"submitted"}, "returned"),
+}
+
+
+def decide_plan(
+    session: Session, tenant: str, code: str, action: str, actor: str, reason: str | None = None
+) -> Plan:
+    """Move a plan through draft → submitted → approved | returned (reason required).
+
+    Raises:
+        NotFound: no such plan.
+        PlanningError: the transition is not allowed from the current status, or a return
+            without a reason (status 409 / 422).
+    """
+    plan = repo.by_code(session, Plan, code)
+    if plan is None:
+        raise NotFound("plan", code)
+    allowed, target = TRANSITIONS[action]
+    if plan.status not in allowed:
+        raise PlanningError(
+            "status", f"không thể {action} kế hoạch ở trạng thái {plan.status}", 409
+        )
+    if action == "return" and not (reason and reason.strip()):
+        raise PlanningError("reason", "trả lại kế hoạch phải nêu lý do / a reason is required")
+    now = datetime.now(UTC)
+    plan.status = target
+    if action == "submit":
+        plan.submitted_at, plan.return_reason = now, None
+    else:
+        plan.decided_at, plan.decided_by = now, actor
+        plan.return_reason = reason if action == "return" else None
+    emit(
+        session,
+        tenant,
+        "plan",
+        {"submit": "submitted", "approve": "approved", "return": "returned"}[action],
+        code,
+        {"plan": code, "by": actor, "reason": plan.return_reason},
+    )
+    if action == "approve":
+        for objective in plan.objectives:
+            emit(
+                session,
+                tenant,
+                "objective",
+                "approved",
+                objective.code,
+                {"plan": code, "objective": objective.code, "by": actor},
+            )
+    return plan
+
+
+# --- progress ------------------------------------------------------------------------------
+
+
+def record_progress(
+    session: Session,
+    tenant: str,
+    kr_code: str,
+    value: Decimal,
+    *,
+    actor: str,
+    source: str = "manual",
+    evidence: str | None = None,
+    note: str | None = None,
+    external_id: str | None = None,
+    at: datetime | None = None,
+) -> tuple[ProgressUpdate, bool]:
+    """Log a new value of a key result (old, new, evidence, note, who, when) and set it current.
+
+    With ``external_id`` the update is idempotent per ``source``: the same record again returns
+    the logged update and changes nothing.
+
+    Returns:
+        (the update, True when it was new).
+
+    Raises:
+        NotFound: no such key result.
+        PlanningError: evidence required but missing; a system feeding a key result whose data
+            source is another system (403).
+    """
+    kr = repo.by_code(session, KeyResult, kr_code)
+    if kr is None:
+        raise NotFound("key_result", kr_code)
+    if source != "manual" and kr.data_source != source:
+        raise PlanningError("source", f"{kr_code} nhận dữ liệu từ {kr.data_source}", 403)
+    if external_id is not None:
+        existing = repo.ingested(session, source, external_id)
+        if existing is not None:
+            return existing, False
+    if kr.evidence_required and source == "manual" and not (evidence and evidence.strip()):
+        raise PlanningError("evidence", "chỉ tiêu này yêu cầu minh chứng / evidence required")
+    update = ProgressUpdate(
+        key_result_id=kr.id,
+        old_value=kr.current,
+        new_value=value,
+        evidence=evidence,
+        note=note,
+        actor=actor,
+        source=source,
+        external_id=external_id,
+        at=at or datetime.now(UTC),
+    )
+    session.add(update)
+    kr.current = value
+    session.flush()
+    emit(
+        session,
+        tenant,
+        "keyresult",
+        "progressed",
+        kr_code,
+        {
+            "key_result": kr_code,
+            "old": None if update.old_value is None else str(update.old_value),
+            "new": str(value),
+            "actor": actor,
+            "source": source,
+            "at": update.at.isoformat(),
+        },
+    )
+    return update, True
+
+
+def late_plans(session: Session, calendar: Any, today: date) -> list[dict[str, Any]]:
+    """Plans not yet submitted (draft/returned) after their deadline, per the tenant's plan
+    calendar (``004 Part A §II``: annual by 30/11 of the previous year, monthly by the 5th,
+    quarterly by the 10th of the first month of the quarter)."""
+    late = []
+    for plan in repo.all_rows(session, Plan):
+        if plan.status not in {"draft", "returned"}:
+            continue
+        due = plan_deadline(plan.period_kind, plan.year, plan.number, calendar)
+        if due is not None and today > due:
+            late.append(
+                {
+                    "plan": plan.code,
+                    "status": plan.status,
+                    "due": due.isoformat(),
+                    "days_late": (today - due).days,
+                }
+            )
+    return late
+
+
+def plan_deadline(kind: str, year: int, number: int | None, calendar: Any) -> date | None:
+    """The submission deadline of a plan period (``004 Part A §II``); None for weeks."""
+    if kind == "year":
+        month, day = (int(x) for x in str(calendar.annual_plan_submit).split("-"))
+        return date(year - 1, month, day)
+    if kind == "month" and number:
+        return date(year, number, calendar.monthly_plan_day)
+    if kind == "quarter" and number:
+        return date(year, 3 * (number - 1) + 1, calendar.quarterly_plan_day)
+    return None
+
+
+# --- read models for the API ---------------------------------------------------------------
+
+
+def calendar_of(config: dict[str, Any]) -> Any:
+    """The tenant's calendar settings (registry config) as an attribute object."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(**config.get("calendar", {}))
+
+
+def heads_of(session: Session, unit_id: int, as_of: date) -> list[str]:
+    """Codes of the people heading ``unit_id`` on ``as_of``."""
+    return [m.person.code for m in _members(session, unit_id, as_of) if m.role == "head"]
+
+
+def _members(session: Session, unit_id: int, as_of: date) -> list[Membership]:
+    from sqlalchemy import or_, select
+
+    return list(
+        session.execute(
+            select(Membership).where(
+                Membership.unit_id == unit_id,
+                Membership.start <= as_of,
+                or_(Membership.end.is_(None), Membership.end >= as_of),
+            )
+        ).scalars()
+    )
+
+
+def plan_out(session: Session, plan: Plan) -> dict[str, Any]:
+    """The list view of a plan."""
+    unit = session.get(Unit, plan.owner_unit_id) if plan.owner_unit_id else None
+    person = session.get(Person, plan.owner_person_id) if plan.owner_person_id else None
+    return {
+        "code": plan.code,
+        "owner_unit": unit.code if unit else None,
+        "owner_person": person.code if person else None,
+        "period_kind": plan.period_kind,
+        "year": plan.year,
+        "number": plan.number,
+        "status": plan.status,
+        "return_reason": plan.return_reason,
+    }
+
+
+def plan_resource(session: Session, plan: Plan, as_of: date | None = None) -> dict[str, Any]:
+    """What the access policy needs about a plan: its owner, the owning unit's heads and
+    members, and who may approve it — the heads of the parent unit for a unit plan, the
+    person's evaluators for a personal plan (``001 §II.3``)."""
+    as_of = as_of or date.today()
+    owner = plan_out(session, plan)
+    heads: list[str] = []
+    members: list[str] = []
+    approvers: list[str] = []
+    if plan.owner_unit_id:
+        unit = session.get(Unit, plan.owner_unit_id)
+        assert unit is not None
+        heads = heads_of(session, unit.id, as_of)
+        members = [m.person.code for m in _members(session, unit.id, as_of)]
+        if unit.parent_id:
+            approvers = heads_of(session, unit.parent_id, as_of)
+    if owner["owner_person"]:
+        approvers = [
+            e["evaluator"]
+            for e in evaluator_edges(session, as_of)
+            if e["person"] == owner["owner_person"] and e["evaluator"]
+        ]
+    return {
+        "owner_person": owner["owner_person"],
+        "owner_unit_heads": heads,
+        "owner_unit_members": members,
+        "approvers": sorted(set(approvers)),
+    }
+
+
+def evaluator_edges(session: Session, as_of: date) -> list[dict[str, Any]]:
+    """The evaluator relation on ``as_of`` (``001 §II.3`` plus the tenant's overrides), from
+    :func:`services.planning.evaluators.derive_evaluator_edges`."""
+    units = repo.all_rows(session, Unit)
+    codes = {u.id: u.code for u in units}
+    people = {p.id: p.code for p in repo.all_rows(session, Person)}
+    chart = [
+        ev.OrgUnit(
+            code=u.code,
+            axis=u.axis,
+            type=u.type,
+            parent=codes.get(u.parent_id) if u.parent_id else None,
+            head_evaluated_by=u.head_evaluated_by,
+            name=u.name,
+        )
+        for u in units
+    ]
+    memberships = [
+        ev.UnitMembership(
+            person=people[m.person_id],
+            unit=codes[m.unit_id],
+            role=m.role,
+            start=m.start,
+            end=m.end,
+            title=m.title,
+        )
+        for m in repo.all_rows(session, Membership)
+    ]
+    overrides = [
+        ev.EvaluatorOverride(
+            person=people[o.person_id],
+            evaluator=people[o.evaluator_id] if o.evaluator_id else None,
+            external=o.external,
+            reason=o.reason,
+        )
+        for o in repo.all_rows(session, EvaluatorOverride)
+    ]
+    edges = ev.derive_evaluator_edges(chart, memberships, overrides, as_of=as_of)
+    return [
+        {
+            "person": e.person,
+            "evaluator": e.evaluator_person,
+            "external": e.evaluator_external,
+            "unit": e.unit,
+            "basis": e.basis,
+        }
+        for e in edges
+    ]
+
+
+def period_bounds(kind: str, year: int, number: int | None) -> tuple[date, date]:
+    """First and last day of a plan period (year, quarter n, month n, ISO week n)."""
+    if kind == "quarter" and number:
+        start = date(year, 3 * number - 2, 1)
+        end_month = 3 * number
+    elif kind == "month" and number:
+        start, end_month = date(year, number, 1), number
+    elif kind == "week" and number:
+        start = date.fromisocalendar(year, number, 1)
+        return start, date.fromisocalendar(year, number, 7)
+    else:
+        return date(year, 1, 1), date(year, 12, 31)
+    following = date(year + (end_month == 12), end_month % 12 + 1, 1)
+    return start, date.fromordinal(following.toordinal() - 1)
+
+
+def _spec(session: Session, objective: Objective, seen: frozenset[int]) -> okr.ObjectiveSpec:
+    """An objective with its key results and, below them, the objectives serving them."""
+    key_results = repo.key_results_of(session, objective.id)
+    children = [
+        child
+        for child in repo.objectives_serving(session, [k.id for k in key_results])
+        if child.id not in seen
+    ]
+    return okr.ObjectiveSpec(
+        code=objective.code,
+        title=objective.title,
+        perspective=okr.Perspective(objective.perspective),
+        breakthrough=objective.breakthrough,
+        weight=objective.weight,
+        progress_source=okr.ProgressSource(objective.progress_source),
+        key_results=tuple(
+            okr.KeyResultSpec(
+                code=k.code,
+                title=k.title,
+                kind=okr.KeyResultKind(k.kind),
+                unit_of_measure=k.unit_of_measure,
+                direction=okr.Direction(k.direction),
+                baseline=k.baseline,
+                target=k.target,
+                complete_threshold=k.complete_threshold,
+                exceed_threshold=k.exceed_threshold,
+                fail_threshold=k.fail_threshold,
+                weight=k.weight,
+                data_source=k.data_source,
+                evidence_required=k.evidence_required,
+            )
+            for k in key_results
+        ),
+        children=tuple(_spec(session, c, seen | {objective.id}) for c in children),
+    )
+
+
+def _values(session: Session, spec: okr.ObjectiveSpec) -> dict[str, Decimal | None]:
+    values: dict[str, Decimal | None] = {}
+    for k in spec.key_results:
+        row = repo.by_code(session, KeyResult, k.code)
+        values[k.code] = row.current if row else None
+    for child in spec.children:
+        values.update(_values(session, child))
+    return values
+
+
+def _ratio(value: Any) -> Decimal | None:
+    if value is None:
+        return None
+    return (Decimal(value.numerator) / Decimal(value.denominator)).quantize(Decimal("0.0001"))
+
+
+def plan_detail(session: Session, plan: Plan, today: date) -> dict[str, Any]:
+    """A plan's objectives and key results with progress rolled up the cascade (objectives of
+    other plans serving its key results count below them), status colours against the time
+    elapsed, and the evaluation figure without breakthrough items
+    (:mod:`services.planning.rollup`; ``004 Phụ lục 4 §3–§4``)."""
+    objectives = list(repo.objectives_of_plan(session, plan.id))
+    specs = [_spec(session, o, frozenset()) for o in objectives]
+    values: dict[str, Decimal | None] = {}
+    for spec in specs:
+        values.update(_values(session, spec))
+    start, end = period_bounds(plan.period_kind, plan.year, plan.number)
+    dates = rollup.DateContext(start, end, min(max(today, start), end))
+    reported = rollup.reported_progress(specs, values, dates=dates)
+    evaluation = rollup.evaluation_progress(specs, values, dates=dates)
+    parents = {o.id: o.parent_key_result_id for o in objectives}
+    out = plan_out(session, plan)
+    out["progress"] = _ratio(reported.progress)
+    out["evaluation_progress"] = _ratio(evaluation.progress)
+    out["objectives"] = []
+    for objective, figures in zip(objectives, reported.objectives, strict=True):
+        parent = session.get(KeyResult, parents[objective.id]) if parents[objective.id] else None
+        rows = {k.code: k for k in repo.key_results_of(session, objective.id)}
+        out["objectives"].append(
+            {
+                "code": objective.code,
+                "title": objective.title,
+                "perspective": objective.perspective,
+                "breakthrough": objective.breakthrough,
+                "weight": objective.weight,
+                "progress_source": objective.progress_source,
+                "parent_key_result": parent.code if parent else None,
+                "progress": _ratio(figures.progress),
+                "status_colour": figures.colour.value if figures.colour else None,
+                "key_results": [
+                    {
+                        **{
+                            c: getattr(rows[k.code], c)
+                            for c in (
+                                "code",
+                                "title",
+                                "kind",
+                                "unit_of_measure",
+                                "direction",
+                                "baseline",
+                                "target",
+                                "complete_threshold",
+                                "exceed_threshold",
+                                "fail_threshold",
+                                "weight",
+                                "data_source",
+                                "evidence_required",
+                                "current",
+                            )
+                        },
+                        "progress": _ratio(k.progress),
+                        "achievement": k.achievement,
+                    }
+                    for k in figures.key_results
+                ],
+            }
+        )
+    return out

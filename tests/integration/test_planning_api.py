@@ -1,0 +1,263 @@
+"""The planning API end to end, on SQLite and on the local PostgreSQL: onboarding, org chart,
+catalog versions, the cascade roll-up, plan decisions, progress, ingestion, tenant isolation."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, select, text
+
+from services.common.auth import issue_token
+from services.common.db import dispose_engines, engine_for, transaction
+from services.common.settings import get_settings
+from services.planning.api import create_app
+from services.planning.models import outbox
+from woms.onboarding import onboard
+
+ROOT = Path(__file__).resolve().parents[2]
+MINI = ROOT / "tests" / "fixtures" / "tenant_mini.yaml"
+HANOI = ROOT / "data" / "tenants" / "hanoi" / "tenant.yaml"
+PG = "postgresql+psycopg://postgres@127.0.0.1:5432"
+
+pytestmark = pytest.mark.integration
+
+
+def _pg_available() -> bool:
+    try:
+        with create_engine(f"{PG}/postgres").connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return True
+    except Exception:
+        return False
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def env(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """A WOMS home with the mini and Hà Nội tenants onboarded, on the backend of the param."""
+    run = uuid.uuid4().hex[:8]
+    monkeypatch.setenv("WOMS_HOME", str(tmp_path))
+    if request.param == "postgresql":
+        if not _pg_available():  # the machine's PostgreSQL is part of the environment
+            pytest.fail("PostgreSQL on 127.0.0.1:5432 is not reachable")
+        monkeypatch.setenv("DATABASE_URL", f"{PG}/woms_t{run}_{{tenant}}_{{service}}")
+    else:
+        monkeypatch.delenv("DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    dispose_engines()
+    onboard(MINI, infrastructure=False)
+    onboard(HANOI, infrastructure=False)
+    yield request.param
+    dispose_engines()
+    if request.param == "postgresql":
+        admin = create_engine(f"{PG}/postgres", isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            names = (
+                conn.execute(
+                    text("SELECT datname FROM pg_database WHERE datname LIKE :p"),
+                    {"p": f"woms_t{run}_%"},
+                )
+                .scalars()
+                .all()
+            )
+            for name in names:
+                conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def client(env: str) -> TestClient:
+    return TestClient(create_app())
+
+
+def auth(tenant: str, subject: str, *roles: str) -> dict[str, str]:
+    token = issue_token(tenant, subject, set(roles) or {"staff"})
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_org_chart_pages_filters_and_history(client: TestClient) -> None:
+    h = auth("mini", "P03")
+    page = client.get("/tenants/mini/units", params={"limit": 2}, headers=h).json()
+    assert page["total"] == 5 and len(page["items"]) == 2 and page["limit"] == 2
+    party = client.get("/tenants/mini/units", params={"axis": "party"}, headers=h).json()
+    assert {u["code"] for u in party["items"]} == {"PA", "PA-VP"}
+    person = client.get("/tenants/mini/people/P03", headers=h).json()
+    assert [(m["unit"], m["end"]) for m in person["memberships"]] == [
+        ("PA-VP", "2026-06-30"),
+        ("PA-VHXH", None),
+    ]
+    june = client.get(
+        "/tenants/mini/people", params={"unit": "PA-VP", "as_of": "2026-06-15"}, headers=h
+    ).json()
+    august = client.get(
+        "/tenants/mini/people", params={"unit": "PA-VP", "as_of": "2026-08-15"}, headers=h
+    ).json()
+    assert {p["code"] for p in june["items"]} == {"P02", "P03"}
+    assert {p["code"] for p in august["items"]} == {"P02"}
+    assert client.get("/tenants/mini/units", params={"limit": 500}, headers=h).status_code == 422
+
+
+def test_catalog_versions_apply_from_their_date(client: TestClient) -> None:
+    h = auth("mini", "P03")
+
+    def coefficient(day: str) -> str:
+        items = client.get("/tenants/mini/catalog", params={"as_of": day}, headers=h).json()
+        return next(i["coefficient"] for i in items if i["code"] == "VB-01")
+
+    assert Decimal(coefficient("2026-06-30")) == Decimal("1.0")
+    assert Decimal(coefficient("2026-07-01")) == Decimal("1.2")
+
+
+def test_evaluator_relation_follows_moves(client: TestClient) -> None:
+    h = auth("mini", "P03")
+
+    def evaluator_of(person: str, day: str) -> str | None:
+        edges = client.get("/tenants/mini/evaluators", params={"as_of": day}, headers=h).json()
+        return next(e["evaluator"] or e["external"] for e in edges if e["person"] == person)
+
+    assert evaluator_of("P03", "2026-03-01") == "P02"  # staff ← head of Văn phòng
+    assert evaluator_of("P03", "2026-08-01") == "P05"  # moved to phòng VH-XH
+    assert evaluator_of("P01", "2026-03-01") == "Ban Thường vụ Tỉnh ủy"
+    assert evaluator_of("P05", "2026-03-01") == "P04"  # office head ← Chủ tịch UBND
+
+
+def test_cascade_rolls_up_with_lower_is_better_and_mixed_sources(client: TestClient) -> None:
+    """T-O1 (both): key results 50/50 — GRDP 6/8 = 75%, overdue dossiers 2/4 = 50% (lower is
+    better) → 62.5%; children: PA-O1 (serving T-O1-KR1) at 90/100 → 90%; mean → 76.25%.
+    T-O2 is a breakthrough at 20/80 = 25%: reported 0.6·76.25% + 0.4·25% = 55.75%, evaluation
+    figure without it = 76.25% (004 Phụ lục 4 §3.2, §4.3)."""
+    plan = client.get(
+        "/tenants/mini/plans/T-2026", params={"today": "2026-06-30"}, headers=auth("mini", "P03")
+    ).json()
+    objectives = {o["code"]: o for o in plan["objectives"]}
+    krs = {k["code"]: k for k in objectives["T-O1"]["key_results"]}
+    assert Decimal(krs["T-O1-KR1"]["progress"]) == Decimal("0.75")
+    assert Decimal(krs["T-O1-KR2"]["progress"]) == Decimal("0.5")
+    assert Decimal(objectives["T-O1"]["progress"]) == Decimal("0.7625")
+    assert Decimal(objectives["T-O2"]["progress"]) == Decimal("0.25")
+    assert Decimal(plan["progress"]) == Decimal("0.5575")
+    assert Decimal(plan["evaluation_progress"]) == Decimal("0.7625")
+    assert objectives["T-O2"]["breakthrough"] is True
+    assert objectives["T-O1"]["status_colour"] in {"green", "amber", "red"}
+
+
+def test_plan_submit_approve_return_and_nobody_approves_their_own(client: TestClient) -> None:
+    head_vp, secretary = auth("mini", "P02"), auth("mini", "P01")
+    staff = auth("mini", "P03")
+    assert client.post("/tenants/mini/plans/VP-2026-07/submit", headers=staff).status_code == 403
+    assert (
+        client.post("/tenants/mini/plans/VP-2026-07/submit", headers=head_vp).json()["status"]
+        == "submitted"
+    )
+    denied = client.post("/tenants/mini/plans/VP-2026-07/approve", headers=head_vp)
+    assert denied.status_code == 403
+    no_reason = client.post(
+        "/tenants/mini/plans/VP-2026-07/return", headers=secretary, json={"reason": " "}
+    )
+    assert no_reason.status_code == 422 and no_reason.json()["detail"][0]["loc"][-1] == "reason"
+    returned = client.post(
+        "/tenants/mini/plans/VP-2026-07/return",
+        headers=secretary,
+        json={"reason": "Bổ sung chỉ tiêu"},
+    ).json()
+    assert (returned["status"], returned["return_reason"]) == ("returned", "Bổ sung chỉ tiêu")
+    client.post("/tenants/mini/plans/VP-2026-07/submit", headers=head_vp)
+    approved = client.post("/tenants/mini/plans/VP-2026-07/approve", headers=secretary)
+    assert approved.json()["status"] == "approved"
+    again = client.post("/tenants/mini/plans/VP-2026-07/approve", headers=secretary)
+    assert again.status_code == 409
+    with transaction(engine_for("mini", "planning")) as s:
+        types = s.execute(select(outbox.c.type).order_by(outbox.c.seq)).scalars().all()
+    assert types[-2:] == [
+        "vn.woms.planning.plan.approved.v1",
+        "vn.woms.planning.objective.approved.v1",
+    ]
+
+
+def test_progress_is_logged_and_evidence_enforced(client: TestClient) -> None:
+    member = auth("mini", "P01")  # head of PA, owner unit of PA-2026
+    url = "/tenants/mini/key-results/PA-O1-KR1/progress"
+    missing = client.post(url, headers=member, json={"value": "93"})
+    assert missing.status_code == 422 and missing.json()["detail"][0]["loc"][-1] == "evidence"
+    done = client.post(url, headers=member, json={"value": "93", "evidence": "BC số 12/BC-UB"})
+    assert done.status_code == 201
+    assert (Decimal(done.json()["old_value"]), Decimal(done.json()["new_value"])) == (
+        Decimal(90),
+        Decimal(93),
+    )
+    outsider = auth("mini", "P05")
+    assert (
+        client.post(url, headers=outsider, json={"value": "1", "evidence": "x"}).status_code == 403
+    )
+    log = client.get(url, headers=auth("mini", "P03")).json()
+    assert [(e["actor"], Decimal(e["new_value"])) for e in log] == [("P01", Decimal(93))]
+    with transaction(engine_for("mini", "planning")) as s:
+        last = s.execute(select(outbox.c.body).order_by(outbox.c.seq.desc())).scalars().first()
+    assert last is not None
+    event = json.loads(last)
+    assert event["type"] == "vn.woms.planning.keyresult.progressed.v1"
+    assert event["tenant"] == "mini" and event["data"]["new"] == "93"
+
+
+def test_ingestion_is_idempotent_and_limited_to_its_system(client: TestClient) -> None:
+    dvc = auth("mini", "system:dvc", "system")
+    body = {"records": [{"external_id": "DVC-1", "key_result": "T-O1-KR2", "value": "3.5"}]}
+    first = client.post("/tenants/mini/ingest/dvc", headers=dvc, json=body).json()
+    second = client.post("/tenants/mini/ingest/dvc", headers=dvc, json=body).json()
+    assert (first, second) == ({"accepted": 1, "duplicates": 0}, {"accepted": 0, "duplicates": 1})
+    wrong_kr = {"records": [{"external_id": "DVC-2", "key_result": "T-O1-KR1", "value": "7"}]}
+    assert client.post("/tenants/mini/ingest/dvc", headers=dvc, json=wrong_kr).status_code == 403
+    other = auth("mini", "system:other", "system")
+    assert client.post("/tenants/mini/ingest/dvc", headers=other, json=body).status_code == 403
+    person = auth("mini", "P01", "tenant_admin")
+    assert client.post("/tenants/mini/ingest/dvc", headers=person, json=body).status_code == 403
+
+
+def test_late_plans_follow_the_calendar(client: TestClient) -> None:
+    late = client.get(
+        "/tenants/mini/plans/late", params={"today": "2026-07-10"}, headers=auth("mini", "P03")
+    ).json()
+    assert [(p["plan"], p["days_late"]) for p in late] == [("VP-2026-07", 5)]
+
+
+def _calls(openapi: dict) -> list[tuple[str, str]]:
+    """(method, path) of every tenant endpoint in the OpenAPI document, ids filled in."""
+    calls = []
+    for path, operations in openapi["paths"].items():
+        if not path.startswith("/tenants/{tenant}"):
+            continue
+        filled = (
+            path.replace("{code}", "PA-O1-KR1" if "key-results" in path else "T-2026")
+            .replace("{action}", "submit")
+            .replace("{system}", "dvc")
+        )
+        calls += [(method.upper(), filled) for method in operations]
+    return calls
+
+
+def test_no_endpoint_serves_another_tenant(client: TestClient) -> None:
+    """Every tenant endpoint: a Hà Nội token on the mini tenant gets 404, no token 401."""
+    calls = _calls(client.app.openapi())
+    assert len(calls) >= 13
+    foreign = auth("hanoi", "P001", "tenant_admin", "staff")
+    for method, path in calls:
+        url = path.replace("{tenant}", "mini")
+        answer = client.request(
+            method,
+            url,
+            headers=foreign,
+            json={
+                "value": "1",
+                "records": [{"external_id": "x", "key_result": "T-O1-KR2", "value": "1"}],
+            },
+        )
+        assert answer.status_code == 404, (method, url, answer.status_code)
+        assert client.request(method, url).status_code == 401, (method, url)
