@@ -13,13 +13,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from services.planning.tenant_file import load_tenant_file
-
 from services.common import tenancy
 from services.common.db import engine_for, migrate, transaction
 from services.common.events import topic_for
 from services.common.settings import Settings, get_settings
 from services.planning import service as planning
+from services.planning.tenant_file import load_tenant_file
 
 SERVICES = ("planning", "tasks", "evaluation", "reporting")
 MIGRATIONS = {"planning": Path(planning.__file__).resolve().parent / "migrations"}
@@ -53,11 +52,17 @@ class OnboardReport:
 
 
 def onboard(
-    path: Path, settings: Settings | None = None, *, infrastructure: bool = True
+    path: Path,
+    settings: Settings | None = None,
+    *,
+    infrastructure: bool = True,
+    org_xlsx: Path | None = None,
 ) -> OnboardReport:
     """Onboard the tenant described by ``path`` (see docs/tenant-file.md).
 
-    With ``infrastructure`` the Temporal namespace and Kafka topics are created too, on the
+    With ``org_xlsx`` the units, positions, people and catalog come from that workbook (the
+    template of ``services.planning.excel``) instead of the file. With ``infrastructure`` the
+    Temporal namespace and Kafka topics are created too, on the
     configured clusters or (when none is configured) on the embedded runtime, which is started
     if needed (``woms dev up``).
 
@@ -66,12 +71,18 @@ def onboard(
     """
     settings = settings or get_settings()
     tf = load_tenant_file(path)
+    if org_xlsx is not None:  # units, positions, people and catalog from a workbook
+        from services.planning.excel import import_workbook, merge_into
+
+        tf = merge_into(tf, import_workbook(org_xlsx), source=str(org_xlsx))
     report = OnboardReport(tenant=tf.code)
     config = {
         "calendar": tf.calendar.model_dump(mode="json"),
         "scoring": tf.scoring.model_dump(mode="json"),
     }
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = hashlib.sha256(
+        path.read_bytes() + (org_xlsx.read_bytes() if org_xlsx else b"")
+    ).hexdigest()
     for service in SERVICES:
         engine = engine_for(tf.code, service, settings)
         with engine.connect():  # creates the SQLite file / PostgreSQL database

@@ -23,13 +23,16 @@ def onboard(
     infrastructure: Annotated[
         bool, typer.Option(help="Also create the Temporal namespace and Kafka topics")
     ] = True,
+    org_xlsx: Annotated[
+        Path | None, typer.Option(help="Units, people and catalog from this .xlsx instead")
+    ] = None,
 ) -> None:
     """Onboard (or update) a tenant from one file; running it twice changes nothing."""
     from woms.onboarding import onboard as run_onboard
     from woms.onboarding import summary
 
     try:
-        report = run_onboard(path, infrastructure=infrastructure)
+        report = run_onboard(path, infrastructure=infrastructure, org_xlsx=org_xlsx)
     except InputError as error:
         typer.echo(f"lỗi dữ liệu / input error: {error}", err=True)
         raise typer.Exit(2) from None
@@ -51,3 +54,12 @@ def list_tenants() -> None:
         typer.echo(
             f"{t.code:<12} {t.name}  ({t.time_zone}; cập nhật {t.updated_at:%Y-%m-%d %H:%M})"
         )
+
+
+@app.command()
+def template(out: Annotated[Path, typer.Argument(help="Where to write the .xlsx")]) -> None:
+    """Write the Excel template for units, positions, people and the work catalog."""
+    from services.planning.excel import write_template
+
+    write_template(out)
+    typer.echo(str(out))

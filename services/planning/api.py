@@ -7,11 +7,13 @@ tenant's token gets 404, as if nothing were there); access is decided by the Reg
 
 from __future__ import annotations
 
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request
@@ -21,9 +23,10 @@ from sqlalchemy.orm import Session
 from services.common import tenancy
 from services.common.auth import AuthError, Principal, verify_token
 from services.common.db import engine_for, transaction
+from services.common.errors import InputError
 from services.common.policy import PolicyEngine
+from services.planning import excel, schemas, service
 from services.planning import repository as repo
-from services.planning import schemas, service
 from services.planning.models import KeyResult, Person, Plan, Unit
 
 MAX_LIMIT = 200
@@ -63,6 +66,7 @@ class Context:
     tenant: str
     principal: Principal
     config: dict[str, Any]
+    name: str
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -96,7 +100,7 @@ def context(tenant: str, principal: Annotated[Principal, Depends(principal_of)])
         found = tenancy.get_tenant(session, tenant)
     if found is None:
         raise HTTPException(404, "không tìm thấy / not found")
-    return Context(tenant, principal, found.config)
+    return Context(tenant, principal, found.config, found.name)
 
 
 Ctx = Annotated[Context, Depends(context)]
@@ -343,6 +347,83 @@ def ingest(ctx: Ctx, system: str, body: schemas.IngestIn) -> schemas.IngestOut:
             )
             accepted, duplicates = accepted + new, duplicates + (not new)
     return schemas.IngestOut(accepted=accepted, duplicates=duplicates)
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MAX_UPLOAD = 10 * 1024 * 1024
+
+
+def _xlsx_response(write: Any, filename: str) -> Response:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / filename
+        write(path)
+        content = path.read_bytes()
+    return Response(
+        content,
+        media_type=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get("/org/template.xlsx", response_class=Response)
+def org_template(ctx: Ctx) -> Response:
+    """Mẫu nhập liệu / the blank workbook (units, positions, people, catalog) to fill in."""
+    ctx.authorize("org.template")
+    return _xlsx_response(excel.write_template, "woms-mau-nhap-lieu.xlsx")
+
+
+@router.get("/org/export.xlsx", response_class=Response)
+def org_export(ctx: Ctx) -> Response:
+    """The tenant's org chart and catalog as a workbook in the template layout."""
+    ctx.authorize("org.export")
+    with ctx.session() as s:
+        snapshot = service.org_snapshot(s, ctx.tenant, ctx.name)
+    return _xlsx_response(
+        lambda path: excel.export_workbook(snapshot, path), f"woms-{ctx.tenant}-to-chuc.xlsx"
+    )
+
+
+@router.post("/org/import", response_model=dict[str, int])
+async def org_import(ctx: Ctx, request: Request) -> dict[str, int]:
+    """Nhập từ Excel / import a workbook (request body, ≤ 10 MB): all or nothing; a bad row is
+    reported with its sheet, row and column and nothing is imported."""
+    ctx.authorize("org.import")
+    body = await request.body()
+    if len(body) > MAX_UPLOAD:
+        raise HTTPException(413, "tệp quá lớn / file over 10 MB")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "import.xlsx"
+        path.write_bytes(body)
+        try:
+            imported = excel.import_workbook(path)
+            with ctx.session() as s:
+                report = service.import_org(s, ctx.tenant, ctx.name, imported)
+        except InputError as error:
+            detail = {
+                "loc": ["body", error.field],
+                "msg": error.reason,
+                "row": error.line,
+                "column": error.column,
+            }
+            raise HTTPException(422, [detail]) from error
+    return dict(report.counts)
+
+
+@router.get("/evaluators/policy-data")
+def evaluator_policy_data(ctx: Ctx, as_of: date | None = None) -> dict[str, Any]:
+    """The evaluator relation as the data document of the Rego policies (OPA bundle)."""
+    ctx.authorize("evaluator.read")
+    with ctx.session() as s:
+        return service.policy_data(s, as_of or date.today())
+
+
+@router.post("/key-results/{code}/push-down", response_model=list[str])
+def push_down(ctx: Ctx, code: str, body: schemas.PushDownIn) -> list[str]:
+    """Giao xuống / push a key result down to child units, mandatory or suggested."""
+    with ctx.session() as s:
+        kr = _required(repo.by_code(s, KeyResult, code), "code", code)
+        ctx.authorize("plan.submit", service.plan_resource(s, kr.objective.plan))
+        return service.push_down(s, ctx.tenant, code, body.units, body.mode, ctx.principal.subject)
 
 
 def create_app() -> FastAPI:

@@ -106,6 +106,9 @@ class PlanOut(_Out):
 
 class PlanDetail(PlanOut):
     objectives: list[ObjectiveOut]
+    issues: list[IssueOut] = Field(
+        default_factory=list, description="validation errors and warnings (000 §V.1)"
+    )
     progress: Decimal | None = Field(None, description="reported progress, 0–1")
     evaluation_progress: Decimal | None = Field(
         None, description="progress without breakthrough items (004 Phụ lục 4 §3.2)"
@@ -167,3 +170,16 @@ class LatePlanOut(BaseModel):
     status: str
     due: date
     days_late: int
+
+
+class PushDownIn(BaseModel):
+    """Units (children of the plan's owner) to push a key result down to, and how."""
+
+    units: list[str] = Field(min_length=1, max_length=200)
+    mode: str = Field("mandatory", pattern="^(mandatory|suggested)$")
+
+
+class IssueOut(BaseModel):
+    severity: str
+    field: str
+    message: str

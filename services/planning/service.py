@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from services.common.events import CloudEvent
 from services.common.outbox import record
 from services.planning import evaluators as ev
-from services.planning import okr, rollup
+from services.planning import okr, rollup, validation
 from services.planning import repository as repo
 from services.planning.models import (
     CatalogItem,
@@ -564,9 +564,9 @@ def plan_resource(session: Session, plan: Plan, as_of: date | None = None) -> di
     }
 
 
-def evaluator_edges(session: Session, as_of: date) -> list[dict[str, Any]]:
-    """The evaluator relation on ``as_of`` (``001 §II.3`` plus the tenant's overrides), from
-    :func:`services.planning.evaluators.derive_evaluator_edges`."""
+def _org_inputs(session: Session) -> tuple[list[Any], list[Any], list[Any]]:
+    """The org chart, memberships and overrides as the inputs of
+    :mod:`services.planning.evaluators`."""
     units = repo.all_rows(session, Unit)
     codes = {u.id: u.code for u in units}
     people = {p.id: p.code for p in repo.all_rows(session, Person)}
@@ -601,7 +601,17 @@ def evaluator_edges(session: Session, as_of: date) -> list[dict[str, Any]]:
         )
         for o in repo.all_rows(session, EvaluatorOverride)
     ]
-    edges = ev.derive_evaluator_edges(chart, memberships, overrides, as_of=as_of)
+    return chart, memberships, overrides
+
+
+def _edges(session: Session, as_of: date) -> list[Any]:
+    chart, memberships, overrides = _org_inputs(session)
+    return ev.derive_evaluator_edges(chart, memberships, overrides, as_of=as_of)
+
+
+def evaluator_edges(session: Session, as_of: date) -> list[dict[str, Any]]:
+    """The evaluator relation on ``as_of`` (``001 §II.3`` plus the tenant's overrides), from
+    :func:`services.planning.evaluators.derive_evaluator_edges`."""
     return [
         {
             "person": e.person,
@@ -610,7 +620,7 @@ def evaluator_edges(session: Session, as_of: date) -> list[dict[str, Any]]:
             "unit": e.unit,
             "basis": e.basis,
         }
-        for e in edges
+        for e in _edges(session, as_of)
     ]
 
 
@@ -701,6 +711,10 @@ def plan_detail(session: Session, plan: Plan, today: date) -> dict[str, Any]:
     out = plan_out(session, plan)
     out["progress"] = _ratio(reported.progress)
     out["evaluation_progress"] = _ratio(evaluation.progress)
+    out["issues"] = [
+        {"severity": i.severity, "field": i.field, "message": i.message}
+        for i in validation.validate_plan(specs)
+    ]
     out["objectives"] = []
     for objective, figures in zip(objectives, reported.objectives, strict=True):
         parent = session.get(KeyResult, parents[objective.id]) if parents[objective.id] else None
@@ -745,3 +759,198 @@ def plan_detail(session: Session, plan: Plan, today: date) -> dict[str, Any]:
             }
         )
     return out
+
+
+# --- org snapshot and Excel import ---------------------------------------------------------
+
+
+def org_snapshot(session: Session, code: str, name: str) -> Any:
+    """The tenant's org chart and catalog as a :class:`~services.planning.tenant_file.TenantFile`
+    (no plans): what Excel export writes and what an import is merged into."""
+    from services.planning import tenant_file as tfm
+
+    units = repo.all_rows(session, Unit)
+    ucode = {u.id: u.code for u in units}
+    pcode = {p.id: p.code for p in repo.all_rows(session, Person)}
+    positions = repo.all_rows(session, Position)
+    poscode = {p.id: p.code for p in positions}
+    memberships: dict[int, list[Any]] = {}
+    for m in repo.all_rows(session, Membership):
+        memberships.setdefault(m.person_id, []).append(
+            tfm.Membership(
+                unit=ucode[m.unit_id],
+                role=m.role,
+                title=m.title,
+                position=poscode.get(m.position_id) if m.position_id else None,
+                start=m.start,
+                end=m.end,
+            )
+        )
+    return tfm.TenantFile(
+        code=code,
+        name=name,
+        units=tuple(
+            tfm.Unit(
+                code=u.code,
+                name=u.name,
+                axis=u.axis,
+                type=u.type,
+                parent=ucode.get(u.parent_id) if u.parent_id else None,
+                head_evaluated_by=u.head_evaluated_by,
+            )
+            for u in units
+        ),
+        positions=tuple(
+            tfm.Position(code=p.code, name=p.name, unit=ucode[p.unit_id]) for p in positions
+        ),
+        people=tuple(
+            tfm.Person(
+                code=p.code,
+                name=p.name,
+                email=p.email,
+                memberships=tuple(memberships.get(p.id, ())),
+            )
+            for p in repo.all_rows(session, Person)
+            if p.id in memberships
+        ),
+        evaluator_overrides=tuple(
+            tfm.EvaluatorOverride(
+                person=pcode[o.person_id],
+                evaluator=pcode.get(o.evaluator_id) if o.evaluator_id else None,
+                external=o.external,
+                reason=o.reason,
+            )
+            for o in repo.all_rows(session, EvaluatorOverride)
+        ),
+        catalog=tuple(
+            tfm.CatalogItem(
+                code=c.code,
+                unit=ucode[c.unit_id],
+                name=c.name,
+                complexity_group=c.complexity_group,
+                standard_unit=c.standard_unit,
+                coefficient=c.coefficient.normalize(),
+                effective_from=c.effective_from,
+            )
+            for c in repo.all_rows(session, CatalogItem)
+        ),
+    )
+
+
+def import_org(session: Session, tenant: str, name: str, imported: Any) -> SyncReport:
+    """Apply an imported workbook (units, positions, people, catalog) to the tenant: merged
+    into the current org chart, cross-checked as a whole, then synced — all or nothing.
+
+    Raises:
+        services.common.errors.InputError: the merged org chart fails a cross-check.
+    """
+    from services.planning.excel import merge_into
+
+    merged = merge_into(org_snapshot(session, tenant, name), imported, source="import")
+    return sync_tenant(session, tenant, merged)
+
+
+def policy_data(session: Session, as_of: date) -> dict[str, Any]:
+    """The evaluator relation as data for the Rego policies
+    (:func:`services.planning.evaluators.as_policy_data`)."""
+    return ev.as_policy_data(_edges(session, as_of))
+
+
+# --- push a key result down the cascade (004 Phụ lục 4 §3.3) ------------------------------
+
+
+def push_down(
+    session: Session, tenant: str, kr_code: str, unit_codes: list[str], mode: str, actor: str
+) -> list[str]:
+    """Push a parent key result down to child units as ``mandatory`` or ``suggested``: each
+    child unit gets, in its plan for the same period (a draft plan is created if it has none),
+    an objective serving the key result with a copy of it. Returns the new objective codes;
+    a unit that already serves the key result is left as it is.
+
+    Raises:
+        NotFound: unknown key result or unit.
+        PlanningError: a unit that is not a child of the plan's owner unit; a bad mode.
+    """
+    if mode not in {"mandatory", "suggested"}:
+        raise PlanningError("mode", "mandatory | suggested")
+    kr = repo.by_code(session, KeyResult, kr_code)
+    if kr is None:
+        raise NotFound("key_result", kr_code)
+    plan = kr.objective.plan
+    created = []
+    for code in unit_codes:
+        unit = repo.by_code(session, Unit, code)
+        if unit is None:
+            raise NotFound("units", code)
+        if plan.owner_unit_id is None or unit.parent_id != plan.owner_unit_id:
+            raise PlanningError("units", f"{code} không phải đơn vị trực thuộc của chủ kế hoạch")
+        child_plan = (
+            session.execute(repo.plans_query(unit.id, None, plan.period_kind, plan.year))
+            .scalars()
+            .first()
+        )
+        if child_plan is None:
+            child_plan = Plan(
+                code=f"{code}-{plan.year}-{plan.period_kind}{plan.number or ''}",
+                owner_unit_id=unit.id,
+                period_kind=plan.period_kind,
+                year=plan.year,
+                number=plan.number,
+                status="draft",
+            )
+            session.add(child_plan)
+            session.flush()
+        if any(o.parent_key_result_id == kr.id for o in child_plan.objectives):
+            continue
+        objective = Objective(
+            code=f"{code}-{kr.code}",
+            plan_id=child_plan.id,
+            position=len(child_plan.objectives),
+            title=kr.title,
+            perspective=kr.objective.perspective,
+            breakthrough=kr.objective.breakthrough,
+            weight=Decimal(0),
+            progress_source="key_results",
+            parent_key_result_id=kr.id,
+        )
+        session.add(objective)
+        session.flush()
+        session.add(
+            KeyResult(
+                code=f"{code}-{kr.code}-KR",
+                objective_id=objective.id,
+                position=0,
+                title=kr.title,
+                kind=kr.kind,
+                unit_of_measure=kr.unit_of_measure,
+                direction=kr.direction,
+                baseline=kr.baseline,
+                target=kr.target,
+                complete_threshold=kr.complete_threshold,
+                exceed_threshold=kr.exceed_threshold,
+                fail_threshold=kr.fail_threshold,
+                weight=Decimal(100),
+                data_source="manual",
+                evidence_required=kr.evidence_required,
+                current=None,
+                pushed_from_id=kr.id,
+                pushdown=mode,
+            )
+        )
+        session.flush()
+        emit(
+            session,
+            tenant,
+            "keyresult",
+            "pushed_down",
+            kr.code,
+            {
+                "key_result": kr.code,
+                "unit": code,
+                "objective": objective.code,
+                "mode": mode,
+                "by": actor,
+            },
+        )
+        created.append(objective.code)
+    return created

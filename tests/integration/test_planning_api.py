@@ -261,3 +261,66 @@ def test_no_endpoint_serves_another_tenant(client: TestClient) -> None:
         )
         assert answer.status_code == 404, (method, url, answer.status_code)
         assert client.request(method, url).status_code == 401, (method, url)
+
+
+def test_excel_export_import_round_trip_and_bad_row(client: TestClient, tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    admin = auth("mini", "P01", "tenant_admin")
+    template = client.get("/tenants/mini/org/template.xlsx", headers=auth("mini", "P03"))
+    assert template.status_code == 200 and template.content[:2] == b"PK"
+    exported = client.get("/tenants/mini/org/export.xlsx", headers=admin)
+    assert exported.status_code == 200
+    same = client.post("/tenants/mini/org/import", headers=admin, content=exported.content)
+    assert same.status_code == 200, same.text
+    assert not [k for k, n in same.json().items() if n and not k.endswith(".unchanged")]
+    assert (
+        client.post(
+            "/tenants/mini/org/import", headers=auth("mini", "P03"), content=exported.content
+        ).status_code
+        == 403
+    )
+
+    path = tmp_path / "org.xlsx"
+    path.write_bytes(exported.content)
+    workbook = load_workbook(path)
+    sheet = workbook["Cán bộ"]
+    header_row = next(r for r in range(1, 6) if "role" in [c.value for c in sheet[r]])
+    role_column = [c.value for c in sheet[header_row]].index("role") + 1
+    sheet.cell(row=header_row + 2, column=role_column, value="boss")
+    workbook.save(path)
+    bad = client.post("/tenants/mini/org/import", headers=admin, content=path.read_bytes())
+    assert bad.status_code == 422
+    detail = bad.json()["detail"][0]
+    assert (detail["row"], detail["column"]) == (header_row + 2, role_column)
+    assert "Cán bộ" in detail["loc"][-1]
+    person = client.get("/tenants/mini/people/P02", headers=admin).json()
+    assert person["memberships"][0]["role"] == "head"  # nothing was imported
+
+
+def test_policy_data_and_push_down(client: TestClient) -> None:
+    h = auth("mini", "P01")
+    data = client.get(
+        "/tenants/mini/evaluators/policy-data", params={"as_of": "2026-03-01"}, headers=h
+    ).json()
+    assert data["evaluator_of"]["P03"] == ["P02"]
+    assert data["unit_heads"]["PA-VP"] == "P02"
+    created = client.post(
+        "/tenants/mini/key-results/PA-O1-KR1/push-down",
+        headers=h,
+        json={"units": ["PA-VP", "PA-UB"], "mode": "mandatory"},
+    )
+    assert created.status_code == 200, created.text
+    assert created.json() == ["PA-VP-PA-O1-KR1", "PA-UB-PA-O1-KR1"]
+    again = client.post(
+        "/tenants/mini/key-results/PA-O1-KR1/push-down",
+        headers=h,
+        json={"units": ["PA-VP"], "mode": "mandatory"},
+    )
+    assert again.json() == []
+    not_child = client.post(
+        "/tenants/mini/key-results/PA-O1-KR1/push-down",
+        headers=h,
+        json={"units": ["PA-VHXH"], "mode": "suggested"},
+    )
+    assert not_child.status_code == 422

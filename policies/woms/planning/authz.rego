@@ -16,10 +16,10 @@ default allow := false
 
 read_actions := {
 	"unit.read", "person.read", "evaluator.read", "catalog.read",
-	"plan.read", "progress.read", "org.export",
+	"plan.read", "progress.read", "org.export", "org.template",
 }
 
-admin_actions := {"org.import", "org.template"}
+admin_actions := {"org.import"}
 
 principal := input.principal
 
