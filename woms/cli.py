@@ -29,14 +29,17 @@ app.command("demo")(demo)
 
 @app.command()
 def serve(
-    service: Annotated[str, typer.Argument(help="planning")] = "planning",
+    service: Annotated[str, typer.Argument(help="planning | tasks")] = "planning",
     host: Annotated[str, typer.Option(help="Listen address")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port")] = 8101,
 ) -> None:
     """Chạy dịch vụ / run a service's HTTP API (uvicorn); OpenAPI docs at /docs."""
     import uvicorn
 
-    factories = {"planning": "services.planning.api:create_app"}
+    factories = {
+        "planning": "services.planning.api:create_app",
+        "tasks": "services.tasks.api:create_app",
+    }
     if service not in factories:
         typer.echo(f"unknown service {service!r}; one of {', '.join(factories)}", err=True)
         raise typer.Exit(2)

@@ -21,7 +21,8 @@ from services.planning import service as planning
 from services.planning.tenant_file import load_tenant_file
 
 SERVICES = ("planning", "tasks", "evaluation", "reporting")
-MIGRATIONS = {"planning": Path(planning.__file__).resolve().parent / "migrations"}
+SERVICES_DIR = Path(planning.__file__).resolve().parents[1]
+MIGRATIONS = {name: SERVICES_DIR / name / "migrations" for name in ("planning", "tasks")}
 RETENTION = timedelta(days=90)
 
 

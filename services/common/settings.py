@@ -11,6 +11,9 @@ Environment variables (all optional):
 * ``DATABASE_URL`` — SQLAlchemy URL *template* with ``{home}``, ``{tenant}`` and
   ``{service}`` placeholders; default one SQLite file per tenant and service.
 * ``OPA_URL`` — base URL of an external OPA server; unset means embedded regorus.
+* ``PLANNING_URL`` — base URL of the planning API that other services call
+  (default ``http://127.0.0.1:8101``, where ``woms serve planning`` listens).
+* ``EVIDENCE_MAX_MB`` — default size limit of one evidence file (a tenant may set its own).
 """
 
 from __future__ import annotations
@@ -52,6 +55,8 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("DATABASE_URL", "database_url_template"),
     )
     opa_url: str | None = None
+    planning_url: str = "http://127.0.0.1:8101"
+    evidence_max_mb: int = 20
 
     @field_validator("woms_home")
     @classmethod

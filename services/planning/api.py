@@ -8,104 +8,21 @@ tenant's token gets 404, as if nothing were there); access is decided by the Reg
 from __future__ import annotations
 
 import tempfile
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
-from services.common import tenancy
-from services.common.auth import AuthError, Principal, verify_token
-from services.common.db import engine_for, transaction
 from services.common.errors import InputError
-from services.common.policy import PolicyEngine
+from services.common.web import Context, Limit, Offset, context_for
 from services.planning import excel, schemas, service
 from services.planning import repository as repo
 from services.planning.models import KeyResult, Person, Plan, Unit
 
-MAX_LIMIT = 200
-
-
-_local = threading.local()
-
-
-def policies() -> PolicyEngine:
-    """This thread's policy engine (regorus engines cannot move between threads)."""
-    engine = getattr(_local, "engine", None)
-    if engine is None:
-        engine = _local.engine = PolicyEngine()
-    return engine
-
-
-def principal_of(authorization: Annotated[str | None, Header()] = None) -> Principal:
-    """The caller from ``Authorization: Bearer <token>``; 401 otherwise."""
-    if not authorization or not authorization.lower().startswith("bearer "):
-        raise HTTPException(
-            401, "thiếu mã truy cập / bearer token required", headers={"WWW-Authenticate": "Bearer"}
-        )
-    try:
-        return verify_token(authorization[7:].strip())
-    except AuthError as exc:
-        raise HTTPException(
-            401,
-            f"mã truy cập không hợp lệ / invalid token: {exc}",
-            headers={"WWW-Authenticate": "Bearer"},
-        ) from exc
-
-
-@dataclass(frozen=True)
-class Context:
-    """A request's tenant and caller, checked to belong together."""
-
-    tenant: str
-    principal: Principal
-    config: dict[str, Any]
-    name: str
-
-    @contextmanager
-    def session(self) -> Iterator[Session]:
-        """The request's unit of work: committed when the block ends without error."""
-        with transaction(engine_for(self.tenant, service.SERVICE)) as session:
-            yield session
-
-    def authorize(self, action: str, resource: dict[str, Any] | None = None) -> None:
-        """Ask the policy; 403 with its reasons when denied."""
-        document = {
-            "tenant": self.tenant,
-            "action": action,
-            "principal": {
-                "tenant": self.principal.tenant,
-                "subject": self.principal.subject,
-                "roles": sorted(self.principal.roles),
-            },
-            "resource": resource or {},
-        }
-        engine = policies()
-        if engine.evaluate("data.woms.planning.authz.allow", document) is not True:
-            reasons = engine.evaluate("data.woms.planning.authz.reasons", document) or set()
-            raise HTTPException(403, {"action": action, "reasons": sorted(reasons)})
-
-
-def context(tenant: str, principal: Annotated[Principal, Depends(principal_of)]) -> Context:
-    """404 unless the token's tenant is ``tenant`` and the tenant is onboarded."""
-    if principal.tenant != tenant:
-        raise HTTPException(404, "không tìm thấy / not found")
-    with transaction(tenancy.registry_engine()) as session:
-        found = tenancy.get_tenant(session, tenant)
-    if found is None:
-        raise HTTPException(404, "không tìm thấy / not found")
-    return Context(tenant, principal, found.config, found.name)
-
-
-Ctx = Annotated[Context, Depends(context)]
-Offset = Annotated[int, Query(ge=0, le=10_000_000)]
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+Ctx = Annotated[Context, Depends(context_for(service.SERVICE))]
 
 router = APIRouter(prefix="/tenants/{tenant}")
 

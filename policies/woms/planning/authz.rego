@@ -35,6 +35,13 @@ allow if {
 	input.action in read_actions
 }
 
+# other WOMS services (role "service") read the org chart, catalog and relation
+allow if {
+	same_tenant
+	"service" in principal.roles
+	input.action in read_actions
+}
+
 allow if {
 	same_tenant
 	is_admin

@@ -1,0 +1,118 @@
+"""What every service's HTTP API shares: the caller from the bearer token, the tenant context
+(another tenant's token gets 404), Rego-checked access, the request's unit of work.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, HTTPException, Query
+from sqlalchemy.orm import Session
+
+from services.common import tenancy
+from services.common.auth import AuthError, Principal, verify_token
+from services.common.db import engine_for, transaction
+from services.common.policy import PolicyEngine
+
+MAX_LIMIT = 200
+Offset = Annotated[int, Query(ge=0, le=10_000_000)]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+
+_local = threading.local()
+
+
+def policies() -> PolicyEngine:
+    """This thread's policy engine (regorus engines cannot move between threads)."""
+    engine = getattr(_local, "engine", None)
+    if engine is None:
+        engine = _local.engine = PolicyEngine()
+    return engine
+
+
+def principal_of(authorization: Annotated[str | None, Header()] = None) -> Principal:
+    """The caller from ``Authorization: Bearer <token>``; 401 otherwise."""
+    if not authorization or not authorization.lower().startswith("bearer "):
+        raise HTTPException(
+            401, "thiếu mã truy cập / bearer token required", headers={"WWW-Authenticate": "Bearer"}
+        )
+    try:
+        return verify_token(authorization[7:].strip())
+    except AuthError as exc:
+        raise HTTPException(
+            401,
+            f"mã truy cập không hợp lệ / invalid token: {exc}",
+            headers={"WWW-Authenticate": "Bearer"},
+        ) from exc
+
+
+@dataclass(frozen=True)
+class Context:
+    """A request's tenant and caller (checked to belong together), for one service."""
+
+    tenant: str
+    principal: Principal
+    config: dict[str, Any]
+    name: str
+    service: str
+
+    @property
+    def subject(self) -> str:
+        return self.principal.subject
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """The request's unit of work: committed when the block ends without error."""
+        with transaction(engine_for(self.tenant, self.service)) as session:
+            yield session
+
+    def allowed(self, action: str, resource: dict[str, Any] | None = None) -> bool:
+        """Whether ``woms.<service>.authz`` allows ``action`` on ``resource``."""
+        return (
+            policies().evaluate(
+                f"data.woms.{self.service}.authz.allow", self._document(action, resource)
+            )
+            is True
+        )
+
+    def authorize(self, action: str, resource: dict[str, Any] | None = None) -> None:
+        """Ask the policy; 403 with its reasons when denied."""
+        if not self.allowed(action, resource):
+            reasons = (
+                policies().evaluate(
+                    f"data.woms.{self.service}.authz.reasons", self._document(action, resource)
+                )
+                or set()
+            )
+            raise HTTPException(403, {"action": action, "reasons": sorted(reasons)})
+
+    def _document(self, action: str, resource: dict[str, Any] | None) -> dict[str, Any]:
+        return {
+            "tenant": self.tenant,
+            "action": action,
+            "principal": {
+                "tenant": self.principal.tenant,
+                "subject": self.principal.subject,
+                "roles": sorted(self.principal.roles),
+            },
+            "resource": resource or {},
+        }
+
+
+def context_for(service: str) -> Callable[..., Context]:
+    """A FastAPI dependency giving the :class:`Context` of ``/tenants/{tenant}`` requests:
+    404 unless the token's tenant is ``tenant`` and the tenant is onboarded."""
+
+    def context(tenant: str, principal: Annotated[Principal, Depends(principal_of)]) -> Context:
+        if principal.tenant != tenant:
+            raise HTTPException(404, "không tìm thấy / not found")
+        with transaction(tenancy.registry_engine()) as session:
+            found = tenancy.get_tenant(session, tenant)
+        if found is None:
+            raise HTTPException(404, "không tìm thấy / not found")
+        return Context(tenant, principal, found.config, found.name, service)
+
+    return context

@@ -1,0 +1,499 @@
+"""Tasks HTTP API (FastAPI): thin routers over :mod:`services.tasks.service`.
+
+Every endpoint is under ``/tenants/{tenant}``, needs a bearer token of that tenant (another
+tenant's gets 404) and is checked by the Rego package ``woms.tasks.authz``. People, units and
+the evaluator relation come from the planning API (:mod:`services.tasks.planning_client`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections import deque
+from datetime import date, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy import or_, select
+
+from services.common.settings import get_settings
+from services.common.web import Context, Limit, Offset, context_for
+from services.tasks import ledger as ledger_rules
+from services.tasks import lifecycle, schemas, service
+from services.tasks.evidence import EvidenceRejected, EvidenceStore, LocalEvidenceStore
+from services.tasks.models import Evidence, Task
+from services.tasks.planning_client import HttpPlanningDirectory, PlanningDirectory
+
+Ctx = Annotated[Context, Depends(context_for(service.SERVICE))]
+MAX_EVIDENCE_REQUEST = 50 * 1024 * 1024
+PERIOD = r"^\d{4}-(0[1-9]|1[0-2])$"
+
+router = APIRouter(prefix="/tenants/{tenant}")
+
+
+def today() -> date:
+    """The service's clock (a dependency, so tests can set the day)."""
+    return date.today()
+
+
+_directory: list[PlanningDirectory] = []
+
+
+def directory() -> PlanningDirectory:
+    """The planning directory (HTTP client to ``PLANNING_URL``), one per process."""
+    if not _directory:
+        _directory.append(HttpPlanningDirectory())
+    return _directory[0]
+
+
+def evidence_store(tenant: str) -> EvidenceStore:
+    """Evidence files of ``tenant`` on the local disk under ``$WOMS_HOME/evidence/``."""
+    return LocalEvidenceStore(get_settings().woms_home / "evidence" / tenant)
+
+
+Today = Annotated[date, Depends(today)]
+Directory = Annotated[PlanningDirectory, Depends(directory)]
+
+
+def rules_of(ctx: Context) -> service.TenantRules:
+    return service.TenantRules.from_config(ctx.config, get_settings().evidence_max_mb)
+
+
+def superiors(org: dict[str, Any], person: str | None) -> list[str]:
+    """Everyone above ``person`` along the evaluator relation (001 §II.3), nearest first."""
+    if not person:
+        return []
+    evaluator_of: dict[str, list[str]] = org.get("evaluator_of", {})
+    seen: list[str] = []
+    queue = deque(evaluator_of.get(person, []))
+    while queue:
+        current = queue.popleft()
+        if current in seen or current == person:
+            continue
+        seen.append(current)
+        queue.extend(evaluator_of.get(current, []))
+    return seen
+
+
+def task_resource(org: dict[str, Any], task: Task) -> dict[str, Any]:
+    """What the policy needs about a task: assigner, lead, collaborators, who sees it (heads of
+    the units involved and their superiors) and who decides it (the lead unit's head and
+    superiors, plus the assigner)."""
+    heads: dict[str, str] = org.get("unit_heads", {})
+    lead_head = heads.get(task.lead_unit or "")
+    authorities = [h for h in [lead_head, *superiors(org, lead_head)] if h]
+    viewers = {
+        task.assigner,
+        *(p for p in [task.lead_person] if p),
+        *task.collaborating_people,
+        *authorities,
+    }
+    for unit in task.collaborating_units:
+        head = heads.get(unit)
+        if head:
+            viewers |= {head, *superiors(org, head)}
+    return {
+        "assigner": task.assigner,
+        "lead_person": task.lead_person,
+        "lead_unit": task.lead_unit,
+        "collaborating_people": list(task.collaborating_people),
+        "viewers": sorted(viewers),
+        "authorities": authorities,
+    }
+
+
+def person_resource(org: dict[str, Any], person: str) -> dict[str, Any]:
+    return {"person": person, "superiors": superiors(org, person)}
+
+
+def _out(task: Task) -> dict[str, Any]:
+    out = schemas.TaskOut.model_validate(task).model_dump()
+    out["missing_fields"] = lifecycle.missing_fields(service._fields(task))
+    return out
+
+
+def _task_and_org(
+    ctx: Context, s: Any, code: str, planning: PlanningDirectory, day: date
+) -> tuple[Task, dict[str, Any]]:
+    return service.get_task(s, code), planning.org(ctx.tenant, day)
+
+
+@router.post("/tasks", response_model=schemas.TaskOut, status_code=201)
+def create_task(ctx: Ctx, body: schemas.TaskCreate, planning: Directory) -> dict[str, Any]:
+    """Giao việc / create a task (draft until every "6 rõ" field is set and it is assigned)."""
+    ctx.authorize("task.create")
+    values = body.model_dump(exclude_unset=True, exclude={"parent"})
+    with ctx.session() as s:
+        task = service.create_task(
+            s, ctx.tenant, planning, rules_of(ctx), ctx.subject, values, body.parent
+        )
+        return _out(task)
+
+
+@router.get("/tasks")
+def list_tasks(
+    ctx: Ctx,
+    planning: Directory,
+    day: Today,
+    offset: Offset = 0,
+    limit: Limit = 50,
+    person: str | None = None,
+    unit: str | None = None,
+    period: Annotated[str | None, Query(pattern=PERIOD)] = None,
+    status: str | None = None,
+) -> dict[str, Any]:
+    """Tasks the caller may see, filtered by lead person, lead unit, period and status."""
+    stmt = select(Task).order_by(Task.code)
+    if person:
+        stmt = stmt.where(or_(Task.lead_person == person))
+    if unit:
+        stmt = stmt.where(Task.lead_unit == unit)
+    if period:
+        stmt = stmt.where(Task.period == period)
+    if status:
+        stmt = stmt.where(Task.status == status)
+    org = planning.org(ctx.tenant, day)
+    with ctx.session() as s:
+        visible = [
+            t for t in s.execute(stmt).scalars() if ctx.allowed("task.read", task_resource(org, t))
+        ]
+        page = visible[offset : offset + limit]
+        return {
+            "items": [_out(t) for t in page],
+            "total": len(visible),
+            "offset": offset,
+            "limit": limit,
+        }
+
+
+@router.get("/tasks/{code}", response_model=schemas.TaskOut)
+def get_task(ctx: Ctx, code: str, planning: Directory, day: Today) -> dict[str, Any]:
+    with ctx.session() as s:
+        task, org = _task_and_org(ctx, s, code, planning, day)
+        ctx.authorize("task.read", task_resource(org, task))
+        return _out(task)
+
+
+@router.patch("/tasks/{code}", response_model=schemas.TaskOut)
+def edit_task(
+    ctx: Ctx, code: str, body: schemas.TaskFields, planning: Directory, day: Today
+) -> dict[str, Any]:
+    with ctx.session() as s:
+        task, org = _task_and_org(ctx, s, code, planning, day)
+        ctx.authorize("task.edit", task_resource(org, task))
+        return _out(
+            service.update_task(
+                s, ctx.tenant, planning, rules_of(ctx), code, body.model_dump(exclude_unset=True)
+            )
+        )
+
+
+@router.post("/tasks/{code}/progress", status_code=201)
+def progress(
+    ctx: Ctx, code: str, body: schemas.ProgressIn, planning: Directory, day: Today
+) -> dict[str, Any]:
+    """Cập nhật tiến độ / progress with percentage and difficulties."""
+    with ctx.session() as s:
+        task, org = _task_and_org(ctx, s, code, planning, day)
+        ctx.authorize("task.progress", task_resource(org, task))
+        item = service.add_progress(
+            s, code, ctx.subject, body.percent, body.difficulties, body.note
+        )
+        return {"percent": item.percent, "difficulties": item.difficulties, "at": item.at}
+
+
+@router.post("/tasks/{code}/pushbacks", status_code=201)
+def pushback(
+    ctx: Ctx, code: str, body: schemas.PushbackIn, planning: Directory, day: Today
+) -> dict[str, Any]:
+    """Phản hồi / the assignee questions scope, authority or resources of a task."""
+    with ctx.session() as s:
+        task, org = _task_and_org(ctx, s, code, planning, day)
+        ctx.authorize("pushback.create", task_resource(org, task))
+        item = service.push_back(s, code, ctx.subject, body.topic, body.text)
+        return {"id": item.id, "topic": item.topic, "text": item.text}
+
+
+@router.post("/tasks/{code}/pushbacks/{pushback_id}/answer")
+def answer(
+    ctx: Ctx, code: str, pushback_id: int, body: schemas.AnswerIn, planning: Directory, day: Today
+) -> dict[str, Any]:
+    with ctx.session() as s:
+        task, org = _task_and_org(ctx, s, code, planning, day)
+        ctx.authorize("pushback.answer", task_resource(org, task))
+        item = service.answer_push_back(s, code, pushback_id, ctx.subject, body.answer)
+        return {"id": item.id, "answer": item.answer, "answered_by": item.answered_by}
+
+
+@router.post("/tasks/{code}/objective-causes", status_code=201)
+def objective_cause(
+    ctx: Ctx, code: str, body: schemas.CauseIn, planning: Directory, day: Today
+) -> dict[str, Any]:
+    """Xác nhận nguyên nhân khách quan (001 §III.2): no deduction for this task."""
+    with ctx.session() as s:
+        task, org = _task_and_org(ctx, s, code, planning, day)
+        ctx.authorize("cause.confirm", task_resource(org, task))
+        item = service.confirm_cause(s, ctx.tenant, code, ctx.subject, body.kind, body.why, day)
+        return {"id": item.id, "kind": item.kind, "by": item.by, "on": item.on}
+
+
+@router.post("/tasks/{code}/exceeded", status_code=201)
+def exceeded(
+    ctx: Ctx, code: str, body: schemas.ExceededIn, planning: Directory, day: Today
+) -> dict[str, Any]:
+    """Vượt mức (000 §II.2): ahead of time, higher quality or an innovation."""
+    with ctx.session() as s:
+        task, org = _task_and_org(ctx, s, code, planning, day)
+        ctx.authorize("exceeded.mark", task_resource(org, task))
+        item = service.mark_exceeded(s, code, ctx.subject, body.kind, body.note, day)
+        return {"id": item.id, "kind": item.kind, "by": item.by}
+
+
+@router.put("/tasks/{code}/ratings/{ratee}")
+def rate(
+    ctx: Ctx, code: str, ratee: str, body: schemas.RatingIn, planning: Directory, day: Today
+) -> dict[str, Any]:
+    """Đánh giá phối hợp (000 §IV.4): the lead ↔ collaborators, 1–5 with a comment."""
+    with ctx.session() as s:
+        task, org = _task_and_org(ctx, s, code, planning, day)
+        ctx.authorize("rating.write", task_resource(org, task))
+        item = service.rate(s, code, ctx.subject, ratee, body.score, body.comment)
+        return {"ratee": item.ratee, "score": item.score, "comment": item.comment}
+
+
+@router.get("/ratings/{person}/{period}")
+def ratings(
+    ctx: Ctx,
+    person: str,
+    period: Annotated[str, Query(pattern=PERIOD)] | str,
+    planning: Directory,
+    day: Today,
+) -> dict[str, Any]:
+    """A person's coordination ratings of a month: the average, and who gave each rating only
+    for the authority over the person."""
+    org = planning.org(ctx.tenant, day)
+    resource = person_resource(org, person)
+    ctx.authorize("rating.read", resource)
+    with ctx.session() as s:
+        return service.rating_summary(
+            s, person, period, with_raters=ctx.allowed("rating.raters", resource)
+        )
+
+
+@router.post("/evidence", response_model=schemas.EvidenceOut, status_code=201)
+async def upload_evidence(
+    ctx: Ctx, request: Request, filename: Annotated[str, Query(min_length=1, max_length=300)]
+) -> Any:
+    """Tải minh chứng / upload one evidence file (request body); attach it when submitting.
+    Type is checked by content; executables and files over the tenant limit are refused."""
+    ctx.authorize("evidence.upload")
+    data = await request.body()
+    if len(data) > MAX_EVIDENCE_REQUEST:
+        raise HTTPException(413, "tệp quá lớn / file too large")
+    with ctx.session() as s:
+        try:
+            item = service.store_evidence(
+                s, evidence_store(ctx.tenant), rules_of(ctx), ctx.subject, data, filename
+            )
+        except EvidenceRejected as exc:
+            raise HTTPException(422, [{"loc": ["body", "file"], "msg": str(exc)}]) from exc
+        return schemas.EvidenceOut.model_validate(item)
+
+
+@router.get("/evidence/{evidence_id}", response_class=Response)
+def download_evidence(ctx: Ctx, evidence_id: int, planning: Directory, day: Today) -> Response:
+    with ctx.session() as s:
+        item = s.get(Evidence, evidence_id)
+        if item is None:
+            raise HTTPException(404, "không tìm thấy / not found")
+        if item.submission_id is None:
+            if item.uploaded_by != ctx.subject:
+                raise HTTPException(404, "không tìm thấy / not found")
+        else:
+            task = (
+                s.execute(
+                    select(Task)
+                    .join(Task.submissions)
+                    .where(Task.submissions.any(id=item.submission_id))
+                )
+                .scalars()
+                .first()
+            )
+            assert task is not None
+            ctx.authorize("task.read", task_resource(planning.org(ctx.tenant, day), task))
+        data = evidence_store(ctx.tenant).get(item.key)
+        return Response(data, media_type=item.content_type)
+
+
+def _ledger_lines(
+    ctx: Context, period: str, person: str | None, unit: str | None
+) -> list[dict[str, Any]]:
+    with ctx.session() as s:
+        return [
+            {"task_id": t.code, "name": t.name or "", **_line(line)}
+            for t, line in service.ledger(s, rules_of(ctx), period, person=person, unit=unit)
+        ]
+
+
+def _line(line: Any) -> dict[str, Any]:
+    return {
+        name: getattr(line, name)
+        for name in (
+            "group",
+            "points",
+            "completed",
+            "quality_failures",
+            "delays",
+            "days_late",
+            "objective_cause",
+            "exceeded",
+            "evidence",
+        )
+    }
+
+
+@router.get("/ledger/{person}/{period}", response_model=schemas.LedgerOut)
+def person_ledger(
+    ctx: Ctx, person: str, period: str, planning: Directory, day: Today
+) -> dict[str, Any]:
+    """Sổ theo dõi tháng / per task of the period (by due date), exactly the inputs of the
+    scoring engine, with the records behind each number."""
+    _check_period(period)
+    ctx.authorize("ledger.read", person_resource(planning.org(ctx.tenant, day), person))
+    return {
+        "person": person,
+        "unit": None,
+        "period": period,
+        "tasks": _ledger_lines(ctx, period, person, None),
+    }
+
+
+@router.get("/ledger-unit/{unit}/{period}", response_model=schemas.LedgerOut)
+def unit_ledger(
+    ctx: Ctx, unit: str, period: str, planning: Directory, day: Today
+) -> dict[str, Any]:
+    """The ledger of every task led in ``unit`` (for its head, superiors, administrators)."""
+    _check_period(period)
+    head = planning.org(ctx.tenant, day).get("unit_heads", {}).get(unit)
+    ctx.authorize("ledger.read", person_resource(planning.org(ctx.tenant, day), head or ""))
+    return {
+        "person": None,
+        "unit": unit,
+        "period": period,
+        "tasks": _ledger_lines(ctx, period, None, unit),
+    }
+
+
+@router.get("/ledger-unit/{unit}/{period}/tasks.csv", response_class=Response)
+def unit_ledger_csv(ctx: Ctx, unit: str, period: str, planning: Directory, day: Today) -> Response:
+    """The month as the ``TASKS.csv`` of ``woms evaluate-month``."""
+    _check_period(period)
+    head = planning.org(ctx.tenant, day).get("unit_heads", {}).get(unit)
+    ctx.authorize("ledger.read", person_resource(planning.org(ctx.tenant, day), head or ""))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(
+        buffer, fieldnames=list(ledger_rules.TASK_CSV_COLUMNS), lineterminator="\n"
+    )
+    writer.writeheader()
+    with ctx.session() as s:
+        by_person: dict[str, list[Any]] = {}
+        for task, line in service.ledger(s, rules_of(ctx), period, unit=unit):
+            by_person.setdefault(task.lead_person or "", []).append(line)
+    for person, lines in by_person.items():
+        writer.writerows(ledger_rules.ledger_csv_rows(person, lines))
+    return Response(buffer.getvalue(), media_type="text/csv")
+
+
+def _check_period(period: str) -> None:
+    if not re.fullmatch(PERIOD, period):
+        raise HTTPException(422, [{"loc": ["path", "period"], "msg": "YYYY-MM"}])
+
+
+@router.get("/warnings")
+def warnings(
+    ctx: Ctx, planning: Directory, day: Today, person: str | None = None, unit: str | None = None
+) -> dict[str, Any]:
+    """Nhắc việc / tasks due soon, overdue, and without update, for a person or a unit."""
+    org = planning.org(ctx.tenant, day)
+    subject = person or org.get("unit_heads", {}).get(unit or "", "")
+    ctx.authorize("warnings.read", person_resource(org, subject))
+    with ctx.session() as s:
+        return service.warnings(s, rules_of(ctx), day, person=person, unit=unit)
+
+
+@router.get("/calendar/{person}", response_model=list[schemas.CalendarOut])
+def calendar(ctx: Ctx, person: str, week: date, planning: Directory, day: Today) -> list[Any]:
+    """Lịch công tác tuần / a person's weekly work calendar (``week`` = any day of it)."""
+    ctx.authorize("calendar.read", person_resource(planning.org(ctx.tenant, day), person))
+    monday = week - timedelta(days=week.weekday())
+    with ctx.session() as s:
+        return [
+            schemas.CalendarOut.model_validate(e)
+            for e in service.calendar_entries(s, person, monday)
+        ]
+
+
+@router.post("/calendar/{person}", response_model=schemas.CalendarOut, status_code=201)
+def add_calendar(
+    ctx: Ctx, person: str, body: schemas.CalendarIn, planning: Directory, day: Today
+) -> Any:
+    ctx.authorize("calendar.write", person_resource(planning.org(ctx.tenant, day), person))
+    with ctx.session() as s:
+        return schemas.CalendarOut.model_validate(
+            service.add_calendar_entry(s, person, body.day, body.title, body.task, body.note)
+        )
+
+
+# declared last: the specific /tasks/{code}/… routes above must match first
+@router.post("/tasks/{code}/{action}", response_model=schemas.TaskOut)
+def move_task(
+    ctx: Ctx,
+    code: str,
+    action: str,
+    planning: Directory,
+    day: Today,
+    body: schemas.ActionIn | None = None,
+) -> dict[str, Any]:
+    """``assign`` | ``start`` | ``submit`` | ``approve`` | ``return`` | ``cancel``; an invalid
+    transition answers 409 with the current state."""
+    if action not in {"assign", "start", "submit", "approve", "return", "cancel"}:
+        raise HTTPException(404, [{"loc": ["path", "action"], "msg": "unknown action"}])
+    body = body or schemas.ActionIn()
+    with ctx.session() as s:
+        task, org = _task_and_org(ctx, s, code, planning, day)
+        ctx.authorize(f"task.{action}", task_resource(org, task))
+        moved = service.act(
+            s,
+            ctx.tenant,
+            rules_of(ctx),
+            code,
+            action,
+            ctx.subject,
+            day,
+            reason=body.reason,
+            for_quality=body.for_quality,
+            evidence_ids=body.evidence_ids,
+            note=body.note,
+        )
+        return _out(moved)
+
+
+def create_app() -> FastAPI:
+    """The tasks service's FastAPI application."""
+    app = FastAPI(title="WOMS — Nhiệm vụ (tasks)", version="0.1.0")
+    app.include_router(router)
+
+    @app.exception_handler(service.TaskError)
+    async def task_error(_: Request, exc: service.TaskError) -> Response:
+        return JSONResponse(
+            status_code=exc.status,
+            content={"detail": [{"loc": ["body", exc.field], "msg": exc.reason, **exc.extra}]},
+        )
+
+    @app.get("/health")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

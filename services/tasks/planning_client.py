@@ -1,0 +1,75 @@
+"""What the tasks service asks the planning service, over its HTTP API only.
+
+Planning owns people, units, the work catalog and the evaluator relation; tasks reads them
+through ``PLANNING_URL`` with a service token (subject ``system:tasks``, role ``service``).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any, Protocol
+
+import httpx
+
+from services.common.auth import issue_token
+from services.common.settings import Settings, get_settings
+
+SUBJECT = "system:tasks"
+
+
+class PlanningUnavailable(Exception):
+    """The planning API did not answer as expected (HTTP status and text in the message)."""
+
+
+class PlanningDirectory(Protocol):
+    """The planning facts the tasks service needs."""
+
+    def coefficient(self, tenant: str, catalog_item: str, as_of: date) -> Decimal | None: ...
+
+    def org(self, tenant: str, as_of: date) -> dict[str, Any]: ...
+
+
+class HttpPlanningDirectory:
+    """:class:`PlanningDirectory` over the planning HTTP API (httpx)."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        base_url: str | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._settings = settings or get_settings()
+        self._client = httpx.Client(
+            base_url=base_url or self._settings.planning_url, timeout=10.0, transport=transport
+        )
+
+    def _get(self, tenant: str, path: str, params: dict[str, str]) -> Any:
+        token = issue_token(tenant, SUBJECT, {"service"}, ttl_s=300, settings=self._settings)
+        try:
+            answer = self._client.get(
+                f"/tenants/{tenant}{path}",
+                params=params,
+                headers={"Authorization": f"Bearer {token}"},
+            )
+        except httpx.HTTPError as exc:
+            raise PlanningUnavailable(f"planning API: {exc}") from exc
+        if answer.status_code != 200:
+            raise PlanningUnavailable(f"planning API {path}: {answer.status_code} {answer.text}")
+        return answer.json()
+
+    def coefficient(self, tenant: str, catalog_item: str, as_of: date) -> Decimal | None:
+        """The conversion coefficient of ``catalog_item`` in force on ``as_of`` (None when the
+        item does not exist then), ``001 §III.1``."""
+        items = self._get(tenant, "/catalog", {"as_of": as_of.isoformat()})
+        found = next((i for i in items if i["code"] == catalog_item), None)
+        return None if found is None else Decimal(str(found["coefficient"]))
+
+    def org(self, tenant: str, as_of: date) -> dict[str, Any]:
+        """The evaluator relation and unit heads/members on ``as_of``
+        (planning's ``/evaluators/policy-data``)."""
+        return self._get(tenant, "/evaluators/policy-data", {"as_of": as_of.isoformat()})
+
+    def close(self) -> None:
+        self._client.close()
