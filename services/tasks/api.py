@@ -423,6 +423,15 @@ def warnings(
         return service.warnings(s, rules_of(ctx), day, person=person, unit=unit)
 
 
+@router.post("/overdue-sweep", response_model=list[str])
+def overdue_sweep(ctx: Ctx, day: Today) -> list[str]:
+    """Flag tasks that became overdue (one ``task.overdue`` event each); for the daily job
+    of the cycle (service role) or an administrator."""
+    ctx.authorize("overdue.sweep")
+    with ctx.session() as s:
+        return service.flag_overdue(s, ctx.tenant, day)
+
+
 @router.get("/calendar/{person}", response_model=list[schemas.CalendarOut])
 def calendar(ctx: Ctx, person: str, week: date, planning: Directory, day: Today) -> list[Any]:
     """Lịch công tác tuần / a person's weekly work calendar (``week`` = any day of it)."""

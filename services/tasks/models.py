@@ -69,6 +69,7 @@ class Task(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_update_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     approved_on: Mapped[date | None] = mapped_column(Date)
+    overdue_notified: Mapped[bool] = mapped_column(Boolean, default=False)
 
     submissions: Mapped[list[Submission]] = relationship(order_by="Submission.id")
     reviews: Mapped[list[Review]] = relationship(order_by="Review.id")

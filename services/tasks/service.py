@@ -611,6 +611,33 @@ def warnings(
     return {key: out.get(key, []) for key in ("due_soon", "overdue", "no_update")}
 
 
+def flag_overdue(session: Session, tenant: str, today: date) -> list[str]:
+    """Emit ``vn.woms.tasks.task.overdue.v1`` once for each open task whose due date has passed
+    (run daily by the cycle); returns the codes flagged now."""
+    stmt = (
+        select(Task)
+        .where(
+            Task.status.in_(["assigned", "in_progress", "returned"]),
+            Task.due_date < today,
+            Task.overdue_notified.is_(False),
+        )
+        .order_by(Task.code)
+    )
+    flagged = []
+    for task in session.execute(stmt).scalars():
+        task.overdue_notified = True
+        assert task.due_date is not None
+        emit(
+            session,
+            tenant,
+            "overdue",
+            task,
+            {"due_date": task.due_date.isoformat(), "days_overdue": (today - task.due_date).days},
+        )
+        flagged.append(task.code)
+    return flagged
+
+
 def calendar_entries(session: Session, person: str, week_start: date) -> list[CalendarEntry]:
     """A person's weekly work calendar (Monday ``week_start`` … Sunday)."""
     return list(

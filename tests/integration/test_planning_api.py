@@ -4,73 +4,38 @@ catalog versions, the cascade roll-up, plan decisions, progress, ingestion, tena
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 
 from services.common.auth import issue_token
-from services.common.db import dispose_engines, engine_for, transaction
-from services.common.settings import get_settings
+from services.common.db import engine_for, transaction
 from services.planning.api import create_app
 from services.planning.models import outbox
+from tests.integration.backends import BACKENDS, database_backend
 from woms.onboarding import onboard
 
 ROOT = Path(__file__).resolve().parents[2]
 MINI = ROOT / "tests" / "fixtures" / "tenant_mini.yaml"
 HANOI = ROOT / "data" / "tenants" / "hanoi" / "tenant.yaml"
-PG = "postgresql+psycopg://postgres@127.0.0.1:5432"
 
 pytestmark = pytest.mark.integration
 
 
-def _pg_available() -> bool:
-    try:
-        with create_engine(f"{PG}/postgres").connect() as conn:
-            conn.execute(text("SELECT 1"))
-        return True
-    except Exception:
-        return False
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=BACKENDS)
 def env(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[str]:
     """A WOMS home with the mini and Hà Nội tenants onboarded, on the backend of the param."""
-    run = uuid.uuid4().hex[:8]
     monkeypatch.setenv("WOMS_HOME", str(tmp_path))
-    if request.param == "postgresql":
-        if not _pg_available():  # the machine's PostgreSQL is part of the environment
-            pytest.fail("PostgreSQL on 127.0.0.1:5432 is not reachable")
-        monkeypatch.setenv("DATABASE_URL", f"{PG}/woms_t{run}_{{tenant}}_{{service}}")
-    else:
-        monkeypatch.delenv("DATABASE_URL", raising=False)
-    get_settings.cache_clear()
-    dispose_engines()
-    onboard(MINI, infrastructure=False)
-    onboard(HANOI, infrastructure=False)
-    yield request.param
-    dispose_engines()
-    if request.param == "postgresql":
-        admin = create_engine(f"{PG}/postgres", isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            names = (
-                conn.execute(
-                    text("SELECT datname FROM pg_database WHERE datname LIKE :p"),
-                    {"p": f"woms_t{run}_%"},
-                )
-                .scalars()
-                .all()
-            )
-            for name in names:
-                conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
-    get_settings.cache_clear()
+    with database_backend(request.param, monkeypatch):
+        onboard(MINI, infrastructure=False)
+        onboard(HANOI, infrastructure=False)
+        yield request.param
 
 
 @pytest.fixture

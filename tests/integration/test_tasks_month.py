@@ -23,13 +23,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from services.common.auth import issue_token
-from services.common.db import dispose_engines, engine_for, transaction
+from services.common.db import engine_for, transaction
 from services.common.settings import get_settings
 from services.evaluation.month_import import evaluate_month
 from services.evaluation.scoring import TaskRecord, score_month
 from services.planning.api import create_app as planning_app
 from services.tasks import api as tasks_api
 from services.tasks.models import outbox
+from tests.integration.backends import BACKENDS, database_backend
 from woms.onboarding import onboard
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,15 +46,19 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+@pytest.fixture(params=BACKENDS)
+def stack(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[dict[str, Any]]:
     """Hà Nội onboarded; planning served over HTTP by uvicorn; a tasks client with a clock."""
     port = _free_port()
     monkeypatch.setenv("WOMS_HOME", str(tmp_path))
     monkeypatch.setenv("PLANNING_URL", f"http://127.0.0.1:{port}")
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-    get_settings.cache_clear()
-    dispose_engines()
+    with database_backend(request.param, monkeypatch):
+        yield from _stack(port)
+
+
+def _stack(port: int) -> Iterator[dict[str, Any]]:
     tasks_api._directory.clear()
     onboard(ROOT / "data" / "tenants" / "hanoi" / "tenant.yaml", infrastructure=False)
     server = uvicorn.Server(
@@ -74,8 +79,6 @@ def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str,
         server.should_exit = True
         thread.join(timeout=10)
         tasks_api._directory.clear()
-        dispose_engines()
-        get_settings.cache_clear()
 
 
 def h(subject: str, tenant: str = "hanoi") -> dict[str, str]:
@@ -285,3 +288,102 @@ def test_no_tasks_endpoint_serves_another_tenant(stack: dict[str, Any]) -> None:
         answer = client.request(method, url, headers=foreign, params=params, json={})
         assert answer.status_code == 404, (method, url, answer.status_code)
         assert client.request(method, url, params=params).status_code == 401, (method, url)
+
+
+def test_progress_pushback_ratings_calendar_and_overdue(stack: dict[str, Any]) -> None:
+    client, clock = stack["client"], stack["clock"]
+    code = _task(client, "VP-BC-01", "1", "regular", "Báo cáo tuần")
+    body = {"collaborating_people": ["P022"], "collaborating_units": ["PL-PVHCC"]}
+    assert (
+        client.patch(f"/tenants/hanoi/tasks/{code}", headers=h(HEAD), json=body).status_code == 200
+    )
+    _move(client, code, "start", STAFF)
+    note = client.post(
+        f"/tenants/hanoi/tasks/{code}/progress",
+        headers=h(STAFF),
+        json={"percent": 40, "difficulties": "Chưa có số liệu phường"},
+    )
+    assert note.status_code == 201 and note.json()["percent"] == 40
+    pb = client.post(
+        f"/tenants/hanoi/tasks/{code}/pushbacks",
+        headers=h(STAFF),
+        json={"topic": "resources", "text": "Cần số liệu của Trung tâm PVHCC"},
+    )
+    assert pb.status_code == 201
+    answered = client.post(
+        f"/tenants/hanoi/tasks/{code}/pushbacks/{pb.json()['id']}/answer",
+        headers=h(HEAD),
+        json={"answer": "Đã đề nghị Trung tâm gửi trước 18/6"},
+    )
+    assert answered.json()["answered_by"] == HEAD
+    early = client.put(
+        f"/tenants/hanoi/tasks/{code}/ratings/P022", headers=h(STAFF), json={"score": 4}
+    )
+    assert early.status_code == 409  # only once approved
+
+    clock["day"] = date(2026, 6, 22)
+    assert client.post("/tenants/hanoi/overdue-sweep", headers=h(STAFF)).status_code == 403
+    admin = {"Authorization": f"Bearer {issue_token('hanoi', 'P001', {'tenant_admin'})}"}
+    assert client.post("/tenants/hanoi/overdue-sweep", headers=admin).json() == [code]
+    assert client.post("/tenants/hanoi/overdue-sweep", headers=admin).json() == []  # once
+
+    _move(client, code, "submit", STAFF)
+    exceeded = client.post(
+        f"/tenants/hanoi/tasks/{code}/exceeded", headers=h(STAFF), json={"kind": "innovation"}
+    )
+    assert exceeded.status_code == 403  # not by the lead
+    assert (
+        client.post(
+            f"/tenants/hanoi/tasks/{code}/exceeded",
+            headers=h(HEAD),
+            json={"kind": "innovation", "note": "Mẫu báo cáo tự động"},
+        ).status_code
+        == 201
+    )
+    _move(client, code, "approve", HEAD)
+    assert (
+        client.put(
+            f"/tenants/hanoi/tasks/{code}/ratings/P022",
+            headers=h(STAFF),
+            json={"score": 4, "comment": "Phối hợp tốt"},
+        ).status_code
+        == 200
+    )
+    assert (
+        client.put(
+            f"/tenants/hanoi/tasks/{code}/ratings/{STAFF}", headers=h("P022"), json={"score": 5}
+        ).status_code
+        == 200
+    )
+    assert (
+        client.put(
+            f"/tenants/hanoi/tasks/{code}/ratings/P023", headers=h(STAFF), json={"score": 1}
+        ).status_code
+        == 403
+    )  # P023 did not collaborate
+    own = client.get(f"/tenants/hanoi/ratings/{STAFF}/2026-06", headers=h(STAFF)).json()
+    assert own["average"] == "5.00" and "rater" not in own["ratings"][0]
+    boss = client.get(f"/tenants/hanoi/ratings/{STAFF}/2026-06", headers=h(HEAD)).json()
+    assert boss["ratings"][0]["rater"] == "P022"
+
+    entry = client.post(
+        f"/tenants/hanoi/calendar/{STAFF}",
+        headers=h(STAFF),
+        json={"day": "2026-06-17", "title": "Họp giao ban", "task": code},
+    )
+    assert entry.status_code == 201
+    week = client.get(
+        f"/tenants/hanoi/calendar/{STAFF}", params={"week": "2026-06-19"}, headers=h(HEAD)
+    ).json()
+    assert [e["title"] for e in week] == ["Họp giao ban"]
+    assert (
+        client.post(
+            f"/tenants/hanoi/calendar/{STAFF}",
+            headers=h(HEAD),
+            json={"day": "2026-06-18", "title": "x"},
+        ).status_code
+        == 403
+    )
+    ledger = client.get(f"/tenants/hanoi/ledger/{STAFF}/2026-06", headers=h(STAFF)).json()
+    line = next(t for t in ledger["tasks"] if t["task_id"] == code)
+    assert line["exceeded"] is True and line["delays"] == 1

@@ -119,6 +119,13 @@ allow if {
 	principal.subject in resource.superiors
 }
 
+allow if {
+	same_tenant
+	input.action == "overdue.sweep"
+	some role in {"tenant_admin", "service"}
+	role in principal.roles
+}
+
 reasons contains "khác đơn vị thuê bao / another tenant" if not same_tenant
 
 reasons contains "không tự duyệt nhiệm vụ mình chủ trì / nobody approves a task they lead" if {

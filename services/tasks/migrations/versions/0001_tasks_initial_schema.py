@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 05:08:12.024512
+Create Date: 2026-11-22 05:22:14.911451
 
 """
 
@@ -76,6 +76,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_update_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("approved_on", sa.Date(), nullable=True),
+        sa.Column("overdue_notified", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
             ["parent_id"],
             ["tasks.id"],
