@@ -33,6 +33,7 @@ from pathlib import Path
 
 import polars as pl
 
+from services.common.contracts import TASKS_CSV_COLUMNS
 from services.common.errors import InputError
 from services.evaluation import scoring_columns as cols
 from services.evaluation.scoring import GENERAL_MAX, ScoringRules
@@ -46,17 +47,7 @@ PEOPLE_COLUMNS = (
     "general_score",
     *cols.LEADER_FLAGS,
 )
-TASK_COLUMNS = (
-    "person_id",
-    "task_id",
-    "points",
-    "completed",
-    "quality_failures",
-    "delays",
-    "days_late",
-    "objective_cause",
-    "exceeded",
-)
+TASK_COLUMNS = TASKS_CSV_COLUMNS
 RESULT_COLUMNS = (
     "person_id",
     "unit_id",

@@ -338,20 +338,7 @@ def _ledger_lines(
 
 
 def _line(line: Any) -> dict[str, Any]:
-    return {
-        name: getattr(line, name)
-        for name in (
-            "group",
-            "points",
-            "completed",
-            "quality_failures",
-            "delays",
-            "days_late",
-            "objective_cause",
-            "exceeded",
-            "evidence",
-        )
-    }
+    return {**line.record_fields(), "evidence": line.evidence}
 
 
 @router.get("/ledger/{person}/{period}", response_model=schemas.LedgerOut)

@@ -42,6 +42,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Literal, get_args
 
+from services.common.contracts import TASKS_CSV_COLUMNS
 from services.tasks.lifecycle import TaskGroup, TaskStatus
 from services.tasks.workdays import WorkCalendar
 
@@ -89,18 +90,8 @@ RECORD_FIELDS: tuple[str, ...] = (
     "group",
 )
 
-#: Columns of ``TASKS.csv`` read by ``woms evaluate-month`` (``services.evaluation.month_import``).
-TASK_CSV_COLUMNS: tuple[str, ...] = (
-    "person_id",
-    "task_id",
-    "points",
-    "completed",
-    "quality_failures",
-    "delays",
-    "days_late",
-    "objective_cause",
-    "exceeded",
-)
+#: Columns of ``TASKS.csv`` read by ``woms evaluate-month`` (the shared contract).
+TASK_CSV_COLUMNS: tuple[str, ...] = TASKS_CSV_COLUMNS
 
 #: What ``month_import`` accepts for points: ≤ 9 integer digits, ≤ 6 decimals, no sign.
 _POINTS_TEXT = re.compile(r"^\d{1,9}(\.\d{1,6})?$")
