@@ -209,3 +209,16 @@ def key_results_of(session: Session, objective_id: int) -> Sequence[KeyResult]:
         .scalars()
         .all()
     )
+
+
+def members_on(session: Session, unit_id: int, as_of: date) -> list[Membership]:
+    """Memberships of ``unit_id`` current on ``as_of``."""
+    return list(
+        session.execute(
+            select(Membership).where(
+                Membership.unit_id == unit_id,
+                Membership.start <= as_of,
+                or_(Membership.end.is_(None), Membership.end >= as_of),
+            )
+        ).scalars()
+    )

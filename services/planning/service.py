@@ -493,29 +493,16 @@ def plan_deadline(kind: str, year: int, number: int | None, calendar: Any) -> da
 
 
 def calendar_of(config: dict[str, Any]) -> Any:
-    """The tenant's calendar settings (registry config) as an attribute object."""
-    from types import SimpleNamespace
+    """The tenant's calendar settings (registry config), validated
+    (:class:`services.planning.tenant_file.Calendar`)."""
+    from services.planning.tenant_file import Calendar
 
-    return SimpleNamespace(**config.get("calendar", {}))
+    return Calendar.model_validate(config.get("calendar", {}))
 
 
 def heads_of(session: Session, unit_id: int, as_of: date) -> list[str]:
     """Codes of the people heading ``unit_id`` on ``as_of``."""
-    return [m.person.code for m in _members(session, unit_id, as_of) if m.role == "head"]
-
-
-def _members(session: Session, unit_id: int, as_of: date) -> list[Membership]:
-    from sqlalchemy import or_, select
-
-    return list(
-        session.execute(
-            select(Membership).where(
-                Membership.unit_id == unit_id,
-                Membership.start <= as_of,
-                or_(Membership.end.is_(None), Membership.end >= as_of),
-            )
-        ).scalars()
-    )
+    return [m.person.code for m in repo.members_on(session, unit_id, as_of) if m.role == "head"]
 
 
 def plan_out(session: Session, plan: Plan) -> dict[str, Any]:
@@ -547,7 +534,7 @@ def plan_resource(session: Session, plan: Plan, as_of: date | None = None) -> di
         unit = session.get(Unit, plan.owner_unit_id)
         assert unit is not None
         heads = heads_of(session, unit.id, as_of)
-        members = [m.person.code for m in _members(session, unit.id, as_of)]
+        members = [m.person.code for m in repo.members_on(session, unit.id, as_of)]
         if unit.parent_id:
             approvers = heads_of(session, unit.parent_id, as_of)
     if owner["owner_person"]:

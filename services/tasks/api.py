@@ -16,12 +16,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import or_, select
 
 from services.common.settings import get_settings
 from services.common.web import Context, Limit, Offset, context_for
 from services.tasks import ledger as ledger_rules
 from services.tasks import lifecycle, schemas, service
+from services.tasks import repository as repo
 from services.tasks.evidence import EvidenceRejected, EvidenceStore, LocalEvidenceStore
 from services.tasks.models import Evidence, Task
 from services.tasks.planning_client import HttpPlanningDirectory, PlanningDirectory
@@ -145,19 +145,12 @@ def list_tasks(
     status: str | None = None,
 ) -> dict[str, Any]:
     """Tasks the caller may see, filtered by lead person, lead unit, period and status."""
-    stmt = select(Task).order_by(Task.code)
-    if person:
-        stmt = stmt.where(or_(Task.lead_person == person))
-    if unit:
-        stmt = stmt.where(Task.lead_unit == unit)
-    if period:
-        stmt = stmt.where(Task.period == period)
-    if status:
-        stmt = stmt.where(Task.status == status)
     org = planning.org(ctx.tenant, day)
     with ctx.session() as s:
         visible = [
-            t for t in s.execute(stmt).scalars() if ctx.allowed("task.read", task_resource(org, t))
+            t
+            for t in repo.tasks(s, person=person, unit=unit, period=period, status=status)
+            if ctx.allowed("task.read", task_resource(org, t))
         ]
         page = visible[offset : offset + limit]
         return {
@@ -312,15 +305,7 @@ def download_evidence(ctx: Ctx, evidence_id: int, planning: Directory, day: Toda
             if item.uploaded_by != ctx.subject:
                 raise HTTPException(404, "không tìm thấy / not found")
         else:
-            task = (
-                s.execute(
-                    select(Task)
-                    .join(Task.submissions)
-                    .where(Task.submissions.any(id=item.submission_id))
-                )
-                .scalars()
-                .first()
-            )
+            task = repo.task_of_submission(s, item.submission_id)
             assert task is not None
             ctx.authorize("task.read", task_resource(planning.org(ctx.tenant, day), task))
         data = evidence_store(ctx.tenant).get(item.key)

@@ -15,13 +15,13 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from services.common.events import CloudEvent
 from services.common.outbox import record
 from services.tasks import ledger as ledger_rules
 from services.tasks import lifecycle, workdays
+from services.tasks import repository as repo
 from services.tasks.evidence import EvidenceStore, check_upload
 from services.tasks.models import (
     CalendarEntry,
@@ -122,7 +122,7 @@ def emit(
 
 def get_task(session: Session, code: str) -> Task:
     """The task ``code``. Raises :class:`TaskError` (404) when absent."""
-    task = session.execute(select(Task).where(Task.code == code)).scalar_one_or_none()
+    task = repo.task_by_code(session, code)
     if task is None:
         raise TaskError("code", f"{code!r} không tồn tại / not found", 404)
     return task
@@ -163,7 +163,7 @@ def create_task(
 ) -> Task:
     """A new task in ``draft`` with the given fields (any may be missing in a draft)."""
     now = datetime.now(UTC)
-    count = session.execute(select(func.count()).select_from(Task)).scalar_one()
+    count = repo.task_count(session)
     task = Task(
         code=f"CV-{count + 1:06d}",
         status=lifecycle.TaskStatus.DRAFT.value,
@@ -444,11 +444,7 @@ def rate(
         kind = "person"
     else:
         raise TaskError("ratee", "chỉ chủ trì ↔ phối hợp / only lead ↔ collaborators", 403)
-    item = session.execute(
-        select(Rating).where(
-            Rating.task_id == task.id, Rating.rater == rater, Rating.ratee == ratee
-        )
-    ).scalar_one_or_none()
+    item = repo.rating(session, task.id, rater, ratee)
     now = datetime.now(UTC)
     if item is None:
         item = Rating(
@@ -473,13 +469,7 @@ def rating_summary(
 ) -> dict[str, Any]:
     """Average coordination rating of ``ratee`` in ``period``; individual ratings show who gave
     them only ``with_raters`` (the authority)."""
-    rows = (
-        session.execute(
-            select(Rating).where(Rating.ratee == ratee, Rating.period == period).order_by(Rating.id)
-        )
-        .scalars()
-        .all()
-    )
+    rows = repo.ratings_of(session, ratee, period)
     average = (
         (Decimal(sum(r.score for r in rows)) / len(rows)).quantize(Decimal("0.01"))
         if rows
@@ -535,23 +525,6 @@ def _facts(task: Task) -> ledger_rules.TaskFacts:
     )
 
 
-def ledger_tasks(
-    session: Session, period: str, *, person: str | None = None, unit: str | None = None
-) -> list[Task]:
-    """Tasks of a period (by due date) led by ``person`` or in ``unit``, cancelled and draft
-    ones excluded (they were never assigned work)."""
-    stmt = (
-        select(Task)
-        .where(Task.period == period, Task.status.notin_(["draft", "cancelled"]))
-        .order_by(Task.code)
-    )
-    if person:
-        stmt = stmt.where(Task.lead_person == person)
-    if unit:
-        stmt = stmt.where(Task.lead_unit == unit)
-    return list(session.execute(stmt).scalars())
-
-
 def ledger(
     session: Session,
     rules: TenantRules,
@@ -563,7 +536,7 @@ def ledger(
     """Per task, exactly the inputs of the scoring engine (``services.tasks.ledger``)."""
     return [
         (t, ledger_rules.ledger_line(_facts(t), rules.calendar))
-        for t in ledger_tasks(session, period, person=person, unit=unit)
+        for t in repo.ledger_tasks(session, period, person=person, unit=unit)
     ]
 
 
@@ -580,17 +553,12 @@ def warnings(
 ) -> dict[str, list[dict[str, Any]]]:
     """Tasks due within ``warn_days``, overdue tasks, and tasks without an update for
     ``stale_days`` — per person and unit, as data for reminders and dashboards."""
-    stmt = select(Task).where(Task.status.in_(["assigned", "in_progress", "returned"]))
-    if person:
-        stmt = stmt.where(or_(Task.lead_person == person))
-    if unit:
-        stmt = stmt.where(Task.lead_unit == unit)
     out: dict[str, list[dict[str, Any]]] = defaultdict(list)
     horizon = today + timedelta(days=rules.warn_days)
     stale_before = datetime.combine(
         today - timedelta(days=rules.stale_days), datetime.min.time(), tzinfo=UTC
     )
-    for task in session.execute(stmt.order_by(Task.due_date, Task.code)).scalars():
+    for task in repo.open_tasks(session, person=person, unit=unit):
         item = {
             "task": task.code,
             "name": task.name,
@@ -614,17 +582,8 @@ def warnings(
 def flag_overdue(session: Session, tenant: str, today: date) -> list[str]:
     """Emit ``vn.woms.tasks.task.overdue.v1`` once for each open task whose due date has passed
     (run daily by the cycle); returns the codes flagged now."""
-    stmt = (
-        select(Task)
-        .where(
-            Task.status.in_(["assigned", "in_progress", "returned"]),
-            Task.due_date < today,
-            Task.overdue_notified.is_(False),
-        )
-        .order_by(Task.code)
-    )
     flagged = []
-    for task in session.execute(stmt).scalars():
+    for task in repo.overdue_unflagged(session, today):
         task.overdue_notified = True
         assert task.due_date is not None
         emit(
@@ -640,17 +599,7 @@ def flag_overdue(session: Session, tenant: str, today: date) -> list[str]:
 
 def calendar_entries(session: Session, person: str, week_start: date) -> list[CalendarEntry]:
     """A person's weekly work calendar (Monday ``week_start`` … Sunday)."""
-    return list(
-        session.execute(
-            select(CalendarEntry)
-            .where(
-                CalendarEntry.person == person,
-                CalendarEntry.day >= week_start,
-                CalendarEntry.day < week_start + timedelta(days=7),
-            )
-            .order_by(CalendarEntry.day, CalendarEntry.id)
-        ).scalars()
-    )
+    return repo.calendar_week(session, person, week_start)
 
 
 def add_calendar_entry(

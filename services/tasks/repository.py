@@ -1,0 +1,118 @@
+"""All SQL of the tasks service. Functions take a session and never commit."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from services.tasks.models import CalendarEntry, Rating, Submission, Task
+
+OPEN = ("assigned", "in_progress", "returned")
+
+
+def task_by_code(session: Session, code: str) -> Task | None:
+    return session.execute(select(Task).where(Task.code == code)).scalar_one_or_none()
+
+
+def task_count(session: Session) -> int:
+    return int(session.execute(select(func.count()).select_from(Task)).scalar_one())
+
+
+def tasks(
+    session: Session,
+    *,
+    person: str | None = None,
+    unit: str | None = None,
+    period: str | None = None,
+    status: str | None = None,
+) -> list[Task]:
+    """Tasks filtered by lead person, lead unit, period and status, by code."""
+    stmt = select(Task).order_by(Task.code)
+    for column, value in (
+        (Task.lead_person, person),
+        (Task.lead_unit, unit),
+        (Task.period, period),
+        (Task.status, status),
+    ):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    return list(session.execute(stmt).scalars())
+
+
+def ledger_tasks(
+    session: Session, period: str, *, person: str | None = None, unit: str | None = None
+) -> list[Task]:
+    """Tasks of ``period`` that were assigned (not draft, not cancelled)."""
+    stmt = (
+        select(Task)
+        .where(Task.period == period, Task.status.notin_(["draft", "cancelled"]))
+        .order_by(Task.code)
+    )
+    if person:
+        stmt = stmt.where(Task.lead_person == person)
+    if unit:
+        stmt = stmt.where(Task.lead_unit == unit)
+    return list(session.execute(stmt).scalars())
+
+
+def open_tasks(
+    session: Session, *, person: str | None = None, unit: str | None = None
+) -> list[Task]:
+    """Open tasks (assigned, in progress, returned) by due date."""
+    stmt = select(Task).where(Task.status.in_(OPEN)).order_by(Task.due_date, Task.code)
+    if person:
+        stmt = stmt.where(Task.lead_person == person)
+    if unit:
+        stmt = stmt.where(Task.lead_unit == unit)
+    return list(session.execute(stmt).scalars())
+
+
+def overdue_unflagged(session: Session, today: date) -> list[Task]:
+    """Open tasks past their due date not yet announced as overdue."""
+    return list(
+        session.execute(
+            select(Task)
+            .where(Task.status.in_(OPEN), Task.due_date < today, Task.overdue_notified.is_(False))
+            .order_by(Task.code)
+        ).scalars()
+    )
+
+
+def task_of_submission(session: Session, submission_id: int) -> Task | None:
+    return session.execute(
+        select(Task)
+        .join(Submission, Submission.task_id == Task.id)
+        .where(Submission.id == submission_id)
+    ).scalar_one_or_none()
+
+
+def rating(session: Session, task_id: int, rater: str, ratee: str) -> Rating | None:
+    return session.execute(
+        select(Rating).where(
+            Rating.task_id == task_id, Rating.rater == rater, Rating.ratee == ratee
+        )
+    ).scalar_one_or_none()
+
+
+def ratings_of(session: Session, ratee: str, period: str) -> list[Rating]:
+    return list(
+        session.execute(
+            select(Rating).where(Rating.ratee == ratee, Rating.period == period).order_by(Rating.id)
+        ).scalars()
+    )
+
+
+def calendar_week(session: Session, person: str, monday: date) -> list[CalendarEntry]:
+    return list(
+        session.execute(
+            select(CalendarEntry)
+            .where(
+                CalendarEntry.person == person,
+                CalendarEntry.day >= monday,
+                CalendarEntry.day < monday + timedelta(days=7),
+            )
+            .order_by(CalendarEntry.day, CalendarEntry.id)
+        ).scalars()
+    )
