@@ -21,6 +21,7 @@ from services.common.web import Context, Limit, Offset, context_for
 from services.planning import excel, schemas, service
 from services.planning import repository as repo
 from services.planning.models import KeyResult, Person, Plan, Unit
+from services.planning.tenant_file import Plan as PlanIn
 
 Ctx = Annotated[Context, Depends(context_for(service.SERVICE))]
 
@@ -181,6 +182,34 @@ def list_plans(
             "offset": offset,
             "limit": limit,
         }
+
+
+@router.post("/plans", response_model=schemas.PlanOut, status_code=201)
+def create_plan(ctx: Ctx, body: PlanIn) -> dict[str, Any]:
+    """Lập kế hoạch / a new plan (draft) of a unit or a person, with its objectives and key
+    results; the same fields and checks as the tenant file (docs/tenant-file.md)."""
+    with ctx.session() as s:
+        ctx.authorize("plan.edit", _owner(s, body))
+        return service.plan_out(s, service.save_plan(s, ctx.tenant, body, create=True))
+
+
+@router.put("/plans/{code}", response_model=schemas.PlanOut)
+def amend_plan(ctx: Ctx, code: str, body: PlanIn) -> dict[str, Any]:
+    """Điều chỉnh / amend a draft or returned plan (objectives and key results by code)."""
+    if body.code != code:
+        raise HTTPException(422, [{"loc": ["body", "code"], "msg": "must equal the path code"}])
+    with ctx.session() as s:
+        plan = _required(repo.by_code(s, Plan, code), "code", code)
+        ctx.authorize("plan.edit", service.plan_resource(s, plan))
+        return service.plan_out(s, service.save_plan(s, ctx.tenant, body, create=False))
+
+
+def _owner(s: Session, body: PlanIn) -> dict[str, Any]:
+    unit = repo.by_code(s, Unit, body.owner_unit) if body.owner_unit else None
+    person = repo.by_code(s, Person, body.owner_person) if body.owner_person else None
+    if (body.owner_unit and unit is None) or (body.owner_person and person is None):
+        raise HTTPException(422, [{"loc": ["body", "owner"], "msg": "unknown owner"}])
+    return service.owner_resource(s, unit.id if unit else None, person.id if person else None)
 
 
 @router.get("/plans/late", response_model=list[schemas.LatePlanOut])

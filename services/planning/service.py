@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -522,33 +523,90 @@ def plan_out(session: Session, plan: Plan) -> dict[str, Any]:
 
 
 def plan_resource(session: Session, plan: Plan, as_of: date | None = None) -> dict[str, Any]:
-    """What the access policy needs about a plan: its owner, the owning unit's heads and
-    members, and who may approve it — the heads of the parent unit for a unit plan, the
+    """What the access policy needs about a plan (see :func:`owner_resource`)."""
+    return owner_resource(session, plan.owner_unit_id, plan.owner_person_id, as_of)
+
+
+def owner_resource(
+    session: Session, unit_id: int | None, person_id: int | None, as_of: date | None = None
+) -> dict[str, Any]:
+    """What the access policy needs about a plan's owner: the owner person, the owning unit's
+    heads and members, and who may approve — the heads of the parent unit for a unit plan, the
     person's evaluators for a personal plan (``001 §II.3``)."""
     as_of = as_of or date.today()
-    owner = plan_out(session, plan)
+    person = session.get(Person, person_id) if person_id else None
     heads: list[str] = []
     members: list[str] = []
     approvers: list[str] = []
-    if plan.owner_unit_id:
-        unit = session.get(Unit, plan.owner_unit_id)
+    if unit_id:
+        unit = session.get(Unit, unit_id)
         assert unit is not None
         heads = heads_of(session, unit.id, as_of)
         members = [m.person.code for m in repo.members_on(session, unit.id, as_of)]
         if unit.parent_id:
             approvers = heads_of(session, unit.parent_id, as_of)
-    if owner["owner_person"]:
+    if person is not None:
         approvers = [
             e["evaluator"]
             for e in evaluator_edges(session, as_of)
-            if e["person"] == owner["owner_person"] and e["evaluator"]
+            if e["person"] == person.code and e["evaluator"]
         ]
     return {
-        "owner_person": owner["owner_person"],
+        "owner_person": person.code if person else None,
         "owner_unit_heads": heads,
         "owner_unit_members": members,
         "approvers": sorted(set(approvers)),
     }
+
+
+def save_plan(session: Session, tenant: str, plan: Any, *, create: bool) -> Plan:
+    """Create a plan, or amend a draft/returned one, from a
+    :class:`services.planning.tenant_file.Plan` (its own checks already ran: 1–5 key results,
+    weights summing to 100, KPI fields, thresholds; ``004 Part A §II``, ``000 §V.1``).
+
+    Amending updates and adds objectives and key results by code; ones left out are kept.
+    A new plan starts as ``draft`` whatever the body says. The whole plan is then validated
+    with :func:`services.planning.validation.validate_plan`; any error refuses the change.
+
+    Raises:
+        PlanningError: the code exists (409, on create) or not (404, on amend); the plan is
+            not draft/returned (409); an unknown owner or parent key result; a validation
+            error (422, naming the field).
+    """
+    existing = repo.by_code(session, Plan, plan.code)
+    if create and existing is not None:
+        raise PlanningError("code", f"{plan.code!r} đã tồn tại / exists", 409)
+    if not create:
+        if existing is None:
+            raise NotFound("code", plan.code)
+        if existing.status not in {"draft", "returned"}:
+            raise PlanningError(
+                "status", f"chỉ sửa kế hoạch nháp/bị trả lại ({existing.status})", 409
+            )
+    units = {u.code: u for u in repo.all_rows(session, Unit)}
+    people = {p.code: p for p in repo.all_rows(session, Person)}
+    if plan.owner_unit and plan.owner_unit not in units:
+        raise PlanningError("owner_unit", f"{plan.owner_unit!r} không tồn tại")
+    if plan.owner_person and plan.owner_person not in people:
+        raise PlanningError("owner_person", f"{plan.owner_person!r} không tồn tại")
+    status = "draft" if create else existing.status  # type: ignore[union-attr]
+    body = plan.model_copy(update={"status": status})
+    _sync_plans(session, tenant, SimpleNamespace(plans=[body]), units, people, SyncReport())
+    saved = repo.by_code(session, Plan, plan.code)
+    assert saved is not None
+    specs = [_spec(session, o, frozenset()) for o in repo.objectives_of_plan(session, saved.id)]
+    errors = [i for i in validation.validate_plan(specs) if i.severity == "error"]
+    if errors:
+        raise PlanningError(errors[0].field, errors[0].message)
+    emit(
+        session,
+        tenant,
+        "plan",
+        "created" if create else "amended",
+        plan.code,
+        {"plan": plan.code, "objectives": [o.code for o in plan.objectives]},
+    )
+    return saved
 
 
 def _org_inputs(session: Session) -> tuple[list[Any], list[Any], list[Any]]:

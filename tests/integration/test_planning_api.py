@@ -289,3 +289,76 @@ def test_policy_data_and_push_down(client: TestClient) -> None:
         json={"units": ["PA-VHXH"], "mode": "suggested"},
     )
     assert not_child.status_code == 422
+
+
+def _plan_body(code: str, weights: tuple[int, int] = (60, 40)) -> dict:
+    kr = {
+        "kind": "kpi",
+        "unit_of_measure": "hồ sơ",
+        "direction": "higher",
+        "baseline": None,
+        "target": 40,
+        "complete_threshold": 36,
+        "exceed_threshold": 40,
+        "fail_threshold": 30,
+        "data_source": "manual",
+        "evidence_required": False,
+    }
+    return {
+        "code": code,
+        "owner_unit": "PA-VHXH",
+        "period": {"kind": "month", "year": 2026, "number": 8},
+        "status": "approved",  # ignored: a new plan is a draft
+        "objectives": [
+            {
+                "code": f"{code}-O1",
+                "title": "Giải quyết hồ sơ chính sách",
+                "perspective": "citizens",
+                "breakthrough": False,
+                "weight": 100,
+                "progress_source": "key_results",
+                "parent_key_result": "PA-O1-KR1",
+                "key_results": [
+                    {**kr, "code": f"{code}-KR1", "title": "Hồ sơ đúng hạn", "weight": weights[0]},
+                    {
+                        **kr,
+                        "code": f"{code}-KR2",
+                        "title": "Hồ sơ trực tuyến",
+                        "weight": weights[1],
+                    },
+                ],
+            }
+        ],
+    }
+
+
+def test_plans_are_created_and_amended_through_the_api(client: TestClient) -> None:
+    head, staff = auth("mini", "P05"), auth("mini", "P03")
+    assert (
+        client.post("/tenants/mini/plans", headers=staff, json=_plan_body("VH-2026-08")).status_code
+        == 403
+    )
+    bad = client.post("/tenants/mini/plans", headers=head, json=_plan_body("VH-2026-08", (60, 30)))
+    assert bad.status_code == 422 and "weight" in bad.text
+    created = client.post("/tenants/mini/plans", headers=head, json=_plan_body("VH-2026-08"))
+    assert created.status_code == 201, created.text
+    assert created.json()["status"] == "draft" and created.json()["owner_unit"] == "PA-VHXH"
+    again = client.post("/tenants/mini/plans", headers=head, json=_plan_body("VH-2026-08"))
+    assert again.status_code == 409
+    amended_body = _plan_body("VH-2026-08", (50, 50))
+    amended_body["objectives"][0]["title"] = "Giải quyết hồ sơ chính sách xã hội"
+    amended = client.put("/tenants/mini/plans/VH-2026-08", headers=head, json=amended_body)
+    assert amended.status_code == 200, amended.text
+    detail = client.get("/tenants/mini/plans/VH-2026-08", headers=head).json()
+    assert detail["objectives"][0]["title"] == "Giải quyết hồ sơ chính sách xã hội"
+    assert [Decimal(k["weight"]) for k in detail["objectives"][0]["key_results"]] == [50, 50]
+    parent = client.get("/tenants/mini/plans/PA-2026", headers=head).json()
+    assert parent["code"] == "PA-2026"  # the new objective serves PA-O1-KR1 in the cascade
+    assert (
+        client.put(
+            "/tenants/mini/plans/T-2026",
+            headers=auth("mini", "P01", "tenant_admin"),
+            json={**_plan_body("T-2026"), "owner_unit": "TINH"},
+        ).status_code
+        == 409
+    )

@@ -50,7 +50,8 @@ allow if {
 
 allow if {
 	same_tenant
-	input.action == "plan.submit"
+	input.action in {"plan.submit", "plan.edit"}
+	not is_system
 	owner_or_head
 }
 
