@@ -404,6 +404,15 @@ def overdue_sweep(ctx: Ctx, day: Today) -> list[str]:
         return service.flag_overdue(s, ctx.tenant, day)
 
 
+@router.post("/periods/{period}/close")
+def close_period(ctx: Ctx, period: str) -> dict[str, Any]:
+    """Khóa kỳ / close a period: coordination ratings can no longer be changed."""
+    _check_period(period)
+    ctx.authorize("overdue.sweep")  # the same callers: the cycle (service) or an administrator
+    with ctx.session() as s:
+        return {"period": period, "closed_now": service.close_period(s, period)}
+
+
 @router.get("/calendar/{person}", response_model=list[schemas.CalendarOut])
 def calendar(ctx: Ctx, person: str, week: date, planning: Directory, day: Today) -> list[Any]:
     """Lịch công tác tuần / a person's weekly work calendar (``week`` = any day of it)."""

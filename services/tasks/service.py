@@ -464,6 +464,15 @@ def rate(
     return item
 
 
+def close_period(session: Session, period: str) -> bool:
+    """Close ``period`` for rating edits (done when the cycle publishes); True if newly closed."""
+    if session.get(ClosedPeriod, period) is not None:
+        return False
+    session.add(ClosedPeriod(period=period, closed_at=datetime.now(UTC)))
+    session.flush()
+    return True
+
+
 def rating_summary(
     session: Session, ratee: str, period: str, *, with_raters: bool
 ) -> dict[str, Any]:

@@ -361,6 +361,12 @@ def test_progress_pushback_ratings_calendar_and_overdue(stack: dict[str, Any]) -
         ).status_code
         == 403
     )  # P023 did not collaborate
+    closed = client.post("/tenants/hanoi/periods/2026-06/close", headers=admin)
+    assert closed.json() == {"period": "2026-06", "closed_now": True}
+    locked = client.put(
+        f"/tenants/hanoi/tasks/{code}/ratings/P022", headers=h(STAFF), json={"score": 2}
+    )
+    assert locked.status_code == 409  # ratings are editable only until the period closes
     own = client.get(f"/tenants/hanoi/ratings/{STAFF}/2026-06", headers=h(STAFF)).json()
     assert own["average"] == "5.00" and "rater" not in own["ratings"][0]
     boss = client.get(f"/tenants/hanoi/ratings/{STAFF}/2026-06", headers=h(HEAD)).json()
