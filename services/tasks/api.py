@@ -11,11 +11,14 @@ import csv
 import io
 import re
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.orm import Session
 
 from services.common.settings import get_settings
 from services.common.web import Context, Limit, Offset, context_for
@@ -114,10 +117,16 @@ def _out(task: Task) -> dict[str, Any]:
     return out
 
 
-def _task_and_org(
-    ctx: Context, s: Any, code: str, planning: PlanningDirectory, day: date
-) -> tuple[Task, dict[str, Any]]:
-    return service.get_task(s, code), planning.org(ctx.tenant, day)
+@contextmanager
+def _task_session(
+    ctx: Context, code: str, action: str, planning: PlanningDirectory, day: date
+) -> Iterator[tuple[Session, Task]]:
+    """The request's unit of work with task ``code``, once the policy allows ``action`` on it
+    (404 when the task does not exist, 403 when denied)."""
+    with ctx.session() as s:
+        task = service.get_task(s, code)
+        ctx.authorize(action, task_resource(planning.org(ctx.tenant, day), task))
+        yield s, task
 
 
 @router.post("/tasks", response_model=schemas.TaskOut, status_code=201)
@@ -163,9 +172,7 @@ def list_tasks(
 
 @router.get("/tasks/{code}", response_model=schemas.TaskOut)
 def get_task(ctx: Ctx, code: str, planning: Directory, day: Today) -> dict[str, Any]:
-    with ctx.session() as s:
-        task, org = _task_and_org(ctx, s, code, planning, day)
-        ctx.authorize("task.read", task_resource(org, task))
+    with _task_session(ctx, code, "task.read", planning, day) as (_s, task):
         return _out(task)
 
 
@@ -173,9 +180,7 @@ def get_task(ctx: Ctx, code: str, planning: Directory, day: Today) -> dict[str, 
 def edit_task(
     ctx: Ctx, code: str, body: schemas.TaskFields, planning: Directory, day: Today
 ) -> dict[str, Any]:
-    with ctx.session() as s:
-        task, org = _task_and_org(ctx, s, code, planning, day)
-        ctx.authorize("task.edit", task_resource(org, task))
+    with _task_session(ctx, code, "task.edit", planning, day) as (s, _task):
         return _out(
             service.update_task(
                 s, ctx.tenant, planning, rules_of(ctx), code, body.model_dump(exclude_unset=True)
@@ -188,9 +193,7 @@ def progress(
     ctx: Ctx, code: str, body: schemas.ProgressIn, planning: Directory, day: Today
 ) -> dict[str, Any]:
     """Cập nhật tiến độ / progress with percentage and difficulties."""
-    with ctx.session() as s:
-        task, org = _task_and_org(ctx, s, code, planning, day)
-        ctx.authorize("task.progress", task_resource(org, task))
+    with _task_session(ctx, code, "task.progress", planning, day) as (s, _task):
         item = service.add_progress(
             s, code, ctx.subject, body.percent, body.difficulties, body.note
         )
@@ -202,9 +205,7 @@ def pushback(
     ctx: Ctx, code: str, body: schemas.PushbackIn, planning: Directory, day: Today
 ) -> dict[str, Any]:
     """Phản hồi / the assignee questions scope, authority or resources of a task."""
-    with ctx.session() as s:
-        task, org = _task_and_org(ctx, s, code, planning, day)
-        ctx.authorize("pushback.create", task_resource(org, task))
+    with _task_session(ctx, code, "pushback.create", planning, day) as (s, _task):
         item = service.push_back(s, code, ctx.subject, body.topic, body.text)
         return {"id": item.id, "topic": item.topic, "text": item.text}
 
@@ -213,9 +214,7 @@ def pushback(
 def answer(
     ctx: Ctx, code: str, pushback_id: int, body: schemas.AnswerIn, planning: Directory, day: Today
 ) -> dict[str, Any]:
-    with ctx.session() as s:
-        task, org = _task_and_org(ctx, s, code, planning, day)
-        ctx.authorize("pushback.answer", task_resource(org, task))
+    with _task_session(ctx, code, "pushback.answer", planning, day) as (s, _task):
         item = service.answer_push_back(s, code, pushback_id, ctx.subject, body.answer)
         return {"id": item.id, "answer": item.answer, "answered_by": item.answered_by}
 
@@ -225,9 +224,7 @@ def objective_cause(
     ctx: Ctx, code: str, body: schemas.CauseIn, planning: Directory, day: Today
 ) -> dict[str, Any]:
     """Xác nhận nguyên nhân khách quan (001 §III.2): no deduction for this task."""
-    with ctx.session() as s:
-        task, org = _task_and_org(ctx, s, code, planning, day)
-        ctx.authorize("cause.confirm", task_resource(org, task))
+    with _task_session(ctx, code, "cause.confirm", planning, day) as (s, _task):
         item = service.confirm_cause(s, ctx.tenant, code, ctx.subject, body.kind, body.why, day)
         return {"id": item.id, "kind": item.kind, "by": item.by, "on": item.on}
 
@@ -237,9 +234,7 @@ def exceeded(
     ctx: Ctx, code: str, body: schemas.ExceededIn, planning: Directory, day: Today
 ) -> dict[str, Any]:
     """Vượt mức (000 §II.2): ahead of time, higher quality or an innovation."""
-    with ctx.session() as s:
-        task, org = _task_and_org(ctx, s, code, planning, day)
-        ctx.authorize("exceeded.mark", task_resource(org, task))
+    with _task_session(ctx, code, "exceeded.mark", planning, day) as (s, _task):
         item = service.mark_exceeded(s, code, ctx.subject, body.kind, body.note, day)
         return {"id": item.id, "kind": item.kind, "by": item.by}
 
@@ -249,9 +244,7 @@ def rate(
     ctx: Ctx, code: str, ratee: str, body: schemas.RatingIn, planning: Directory, day: Today
 ) -> dict[str, Any]:
     """Đánh giá phối hợp (000 §IV.4): the lead ↔ collaborators, 1–5 with a comment."""
-    with ctx.session() as s:
-        task, org = _task_and_org(ctx, s, code, planning, day)
-        ctx.authorize("rating.write", task_resource(org, task))
+    with _task_session(ctx, code, "rating.write", planning, day) as (s, _task):
         item = service.rate(s, code, ctx.subject, ratee, body.score, body.comment)
         return {"ratee": item.ratee, "score": item.score, "comment": item.comment}
 
@@ -451,9 +444,7 @@ def move_task(
     if action not in {"assign", "start", "submit", "approve", "return", "cancel"}:
         raise HTTPException(404, [{"loc": ["path", "action"], "msg": "unknown action"}])
     body = body or schemas.ActionIn()
-    with ctx.session() as s:
-        task, org = _task_and_org(ctx, s, code, planning, day)
-        ctx.authorize(f"task.{action}", task_resource(org, task))
+    with _task_session(ctx, code, f"task.{action}", planning, day) as (s, _task):
         moved = service.act(
             s,
             ctx.tenant,
