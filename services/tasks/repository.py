@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.tasks.models import CalendarEntry, Rating, Submission, Task
@@ -14,10 +14,6 @@ OPEN = ("assigned", "in_progress", "returned")
 
 def task_by_code(session: Session, code: str) -> Task | None:
     return session.execute(select(Task).where(Task.code == code)).scalar_one_or_none()
-
-
-def task_count(session: Session) -> int:
-    return int(session.execute(select(func.count()).select_from(Task)).scalar_one())
 
 
 def tasks(

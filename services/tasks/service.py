@@ -8,6 +8,7 @@ is recorded in the outbox in the same transaction.
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -163,9 +164,8 @@ def create_task(
 ) -> Task:
     """A new task in ``draft`` with the given fields (any may be missing in a draft)."""
     now = datetime.now(UTC)
-    count = repo.task_count(session)
     task = Task(
-        code=f"CV-{count + 1:06d}",
+        code=f"new-{uuid.uuid4().hex}",  # replaced by CV-<id> once the database gave the id
         status=lifecycle.TaskStatus.DRAFT.value,
         assigner=actor,
         created_at=now,
@@ -179,6 +179,8 @@ def create_task(
     _apply(task, values)
     _price(task, tenant, directory, rules)
     session.add(task)
+    session.flush()
+    task.code = f"CV-{task.id:06d}"  # from the row id: no race between concurrent creations
     session.flush()
     return task
 
