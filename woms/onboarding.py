@@ -22,7 +22,7 @@ from services.planning.tenant_file import load_tenant_file
 
 SERVICES = ("planning", "tasks", "evaluation", "reporting")
 SERVICES_DIR = Path(planning.__file__).resolve().parents[1]
-MIGRATIONS = {name: SERVICES_DIR / name / "migrations" for name in ("planning", "tasks")}
+MIGRATIONS = {n: SERVICES_DIR / n / "migrations" for n in ("planning", "tasks", "evaluation")}
 RETENTION = timedelta(days=90)
 
 

@@ -1,0 +1,109 @@
+"""Evaluation's tables (one database per tenant): each person's month (:class:`Evaluation`),
+its history (:class:`EvaluationEvent`, every change with the state before and after), the
+idempotency ledger of workflow calls (:class:`Activity`) and the outbox.
+
+People and units are referred to by their planning codes (the planning service owns them;
+evaluation never reads planning's or tasks' databases, only their HTTP APIs).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from services.common.outbox import outbox_table
+
+Exact = Numeric(24, 6, asdecimal=True)
+Code = String(64)
+
+#: Statuses of a person's month, in order; ``not_evaluated`` is outside the flow (001 §I.6).
+STATUSES = ("opened", "self_assessed", "reviewed", "decided", "published", "not_evaluated")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+outbox = outbox_table(Base.metadata)
+
+
+class Evaluation(Base):
+    """One person's month (``001 §IV.1`` steps 2–5).
+
+    Attributes:
+        suggested_score, suggested_grade, suggested_a/b/c: the system's suggestion computed from
+            the tasks ledger at opening, with the general criteria at their maximum (30) as a
+            placeholder until the manager reviews; a, b, c are exact fractions as text
+            (``"26/33"``).
+        ledger: the ledger lines the suggestion was computed from (the decision re-scores them).
+        self_general: the person's own general-criteria points (0–30).
+        review_general: the manager's general-criteria points, the ones that count
+            (``001 §II.1``).
+        score, grade: decided score and grade before the unit quota.
+        final_grade: grade after the excellence quota (``001 §II.2.5``), set at decision.
+        flags: e.g. ``self_assessment_missed``, ``review_escalated``, ``general_defaulted``.
+    """
+
+    __tablename__ = "evaluations"
+    __table_args__ = (UniqueConstraint("person", "period", name="uq_evaluation_person_period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person: Mapped[str] = mapped_column(Code, index=True)
+    unit: Mapped[str] = mapped_column(Code, index=True)
+    period: Mapped[str] = mapped_column(String(7), index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    ledger: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    suggested_score: Mapped[Decimal | None] = mapped_column(Exact)
+    suggested_grade: Mapped[str | None] = mapped_column(String(1))
+    suggested_a: Mapped[str | None] = mapped_column(String(64))
+    suggested_b: Mapped[str | None] = mapped_column(String(64))
+    suggested_c: Mapped[str | None] = mapped_column(String(64))
+    self_general: Mapped[Decimal | None] = mapped_column(Exact)
+    review_general: Mapped[Decimal | None] = mapped_column(Exact)
+    review_comment: Mapped[str | None] = mapped_column(Text)
+    score: Mapped[Decimal | None] = mapped_column(Exact)
+    grade: Mapped[str | None] = mapped_column(String(1))
+    final_grade: Mapped[str | None] = mapped_column(String(1))
+    flags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    appeal_reason: Mapped[str | None] = mapped_column(Text)
+    appeal_answer: Mapped[str | None] = mapped_column(Text)
+    appeal_status: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class EvaluationEvent(Base):
+    """One change of an evaluation: who did what when, with the state before and after."""
+
+    __tablename__ = "evaluation_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    evaluation_id: Mapped[int] = mapped_column(ForeignKey("evaluations.id"), index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class Activity(Base):
+    """An idempotency key already applied (Temporal retries activities at least once): a call
+    with a known key returns ``result`` and changes nothing."""
+
+    __tablename__ = "activities"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(400), unique=True)
+    name: Mapped[str] = mapped_column(String(64))
+    result: Mapped[Any] = mapped_column(JSON, nullable=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
