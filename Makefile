@@ -29,6 +29,7 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python bench/scoring.py $(ARGS)
+	$(BIN)/python bench/cycle.py $(CYCLE_ARGS)
 
 dev-up: $(STAMP)
 	$(BIN)/woms dev up

@@ -1,5 +1,6 @@
 """Onboarding a tenant from its tenant file: registry, databases, Temporal namespace, Kafka
-topics, and the planning data (org chart, catalog, plans). Idempotent.
+topics, the planning data (org chart, catalog, plans) and the general-criteria form templates
+(evaluation). Idempotent.
 
 This is composition-root code (used by ``woms tenant onboard`` and the tests), not a service.
 """
@@ -15,8 +16,11 @@ from typing import Any
 
 from services.common import tenancy
 from services.common.db import engine_for, migrate, transaction
+from services.common.errors import InputError
 from services.common.events import topic_for
 from services.common.settings import Settings, get_settings
+from services.evaluation import forms as evaluation_forms
+from services.evaluation import service as evaluation
 from services.planning import service as planning
 from services.planning.tenant_file import load_tenant_file
 
@@ -27,8 +31,8 @@ RETENTION = timedelta(days=90)
 
 
 def namespace_of(tenant: str) -> str:
-    """The tenant's Temporal namespace: ``woms-<tenant>``."""
-    return f"woms-{tenant}"
+    """The tenant's Temporal namespace (:func:`services.common.tenancy.namespace_of`)."""
+    return tenancy.namespace_of(tenant)
 
 
 @dataclass
@@ -41,14 +45,16 @@ class OnboardReport:
     namespace_created: bool | None = None
     topics_created: list[str] = field(default_factory=list)
     planning: dict[str, int] = field(default_factory=dict)
+    forms: dict[str, int] = field(default_factory=dict)
 
     @property
     def changed(self) -> bool:
+        counts = {**self.planning, **self.forms}
         return bool(
             self.registry_changed
             or self.namespace_created
             or self.topics_created
-            or any(n for k, n in self.planning.items() if not k.endswith(".unchanged"))
+            or any(n for k, n in counts.items() if not k.endswith(".unchanged"))
         )
 
 
@@ -76,6 +82,7 @@ def onboard(
         from services.planning.excel import import_workbook, merge_into
 
         tf = merge_into(tf, import_workbook(org_xlsx), source=str(org_xlsx))
+    templates = _form_templates(path, tf.forms)
     report = OnboardReport(tenant=tf.code)
     config = {
         "calendar": tf.calendar.model_dump(mode="json"),
@@ -94,6 +101,8 @@ def onboard(
     with transaction(engine_for(tf.code, "planning", settings)) as session:
         sync = planning.sync_tenant(session, tf.code, tf)
     report.planning = dict(sync.counts)
+    with transaction(engine_for(tf.code, "evaluation", settings)) as session:
+        report.forms = evaluation.install_templates(session, tf.code, templates, "onboarding")
     with transaction(tenancy.registry_engine(settings)) as session:
         report.registry_changed = tenancy.upsert(
             session,
@@ -108,6 +117,28 @@ def onboard(
         report.namespace_created = asyncio.run(_ensure_namespace(temporal, tf.code))
         report.topics_created = ensure_topics(kafka, tf.code)
     return report
+
+
+def _form_templates(path: Path, files: tuple[str, ...]) -> list[evaluation_forms.FormTemplate]:
+    """The tenant's general-criteria form templates (``forms:`` of the tenant file, relative to
+    it), read and checked before anything is written.
+
+    Raises:
+        InputError: a template file is unreadable or invalid, or two templates have the same
+            kind and ``effective_from``.
+    """
+    templates: list[evaluation_forms.FormTemplate] = []
+    seen: dict[tuple[str, object], str] = {}
+    for i, name in enumerate(files):
+        template = evaluation_forms.load_template(path.parent / name)
+        key = (template.kind, template.effective_from)
+        if key in seen:
+            raise InputError(
+                str(path), None, None, f"forms[{i}]", f"same kind and date as {seen[key]}"
+            )
+        seen[key] = name
+        templates.append(template)
+    return templates
 
 
 def _addresses(settings: Settings) -> tuple[str, str]:
@@ -156,7 +187,7 @@ def summary(report: OnboardReport) -> list[str]:
         )
         lines.append("  Kafka topics: " + (", ".join(report.topics_created) or "đã có / exist"))
     kinds: dict[str, dict[str, int]] = {}
-    for key, n in sorted(report.planning.items()):
+    for key, n in sorted({**report.planning, **report.forms}.items()):
         kind, outcome = key.split(".")
         kinds.setdefault(kind, {})[outcome] = n
     for kind, outcomes in kinds.items():

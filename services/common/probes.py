@@ -6,6 +6,7 @@ The synchronous probes call :func:`asyncio.run`; do not call them from a running
 from __future__ import annotations
 
 import asyncio
+import gc
 from datetime import timedelta
 
 from google.protobuf.duration_pb2 import Duration
@@ -16,17 +17,28 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 
+def release_clients() -> None:
+    """Free dropped Temporal clients while the event loop still runs: a client collected at
+    interpreter exit can abort a short-lived process ("PyGILState_Release",
+    temporalio/sdk-python#300). Call it after ``del client`` inside the coroutine."""
+    gc.collect()
+
+
 async def temporal_answers_async(address: str, timeout_s: float = 3.0) -> bool:
     """True when the Temporal frontend at ``host:port`` connects and reports healthy.
 
     Never raises: any failure or a round-trip slower than ``timeout_s`` gives False.
     """
+    client: Client | None = None
     try:
         async with asyncio.timeout(timeout_s):
             client = await Client.connect(address)
             return await client.service_client.check_health()
     except Exception:
         return False
+    finally:
+        del client
+        release_clients()
 
 
 def temporal_answers(address: str, timeout_s: float = 3.0) -> bool:
@@ -87,4 +99,7 @@ async def ensure_namespace(
         if err.status == RPCStatusCode.ALREADY_EXISTS:
             return False
         raise
+    finally:
+        del client
+        release_clients()
     return True

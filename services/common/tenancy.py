@@ -60,6 +60,11 @@ def validate_code(code: str) -> str:
     return code
 
 
+def namespace_of(tenant: str) -> str:
+    """The tenant's Temporal namespace: ``woms-<tenant>`` (the one place it is named)."""
+    return f"woms-{tenant}"
+
+
 def registry_engine(settings: Settings | None = None) -> Engine:
     """The platform registry's engine, with its table created if missing."""
     engine = engine_for(PLATFORM, "registry", settings)

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -16,21 +16,56 @@ from sqlalchemy.orm import Session
 from services.common import tenancy
 from services.common.auth import AuthError, Principal, verify_token
 from services.common.db import engine_for, transaction
-from services.common.policy import PolicyEngine
+from services.common.policy import PolicyEvaluator, PolicyUnavailable, policy_engine
+from services.common.settings import get_settings
 
 MAX_LIMIT = 200
 Offset = Annotated[int, Query(ge=0, le=10_000_000)]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 
+POLICY_UNAVAILABLE = "máy chủ chính sách không truy cập được / policy engine (OPA) unavailable"
+"""Detail of the 503 answered when ``OPA_URL`` is set and the server cannot be reached."""
+
 _local = threading.local()
+_shared: dict[str, PolicyEvaluator] = {}
+_shared_lock = threading.Lock()
 
 
-def policies() -> PolicyEngine:
-    """This thread's policy engine (regorus engines cannot move between threads)."""
-    engine = getattr(_local, "engine", None)
-    if engine is None:
-        engine = _local.engine = PolicyEngine()
-    return engine
+@dataclass(frozen=True)
+class _ApiPolicies:
+    """A policy engine whose unavailability becomes HTTP 503 instead of a 500."""
+
+    engine: PolicyEvaluator
+
+    def evaluate(self, rule: str, input: Mapping[str, Any]) -> Any:
+        try:
+            return self.engine.evaluate(rule, input)
+        except PolicyUnavailable as exc:
+            raise HTTPException(503, POLICY_UNAVAILABLE) from exc
+
+
+def policies() -> PolicyEvaluator:
+    """The request's policy engine (``services.common.policy.policy_engine``): with ``OPA_URL``
+    one OPA engine shared by all threads (policies uploaded on first use), else this thread's
+    regorus engine (regorus engines cannot move between threads).
+
+    Raises:
+        HTTPException: 503 when OPA cannot be reached (here or in ``evaluate``).
+    """
+    settings = get_settings()
+    if settings.opa_url is None:
+        engine = getattr(_local, "engine", None)
+        if engine is None:
+            engine = _local.engine = policy_engine(settings)
+        return engine
+    with _shared_lock:
+        engine = _shared.get(settings.opa_url)
+        if engine is None:
+            try:
+                engine = _shared[settings.opa_url] = _ApiPolicies(policy_engine(settings))
+            except PolicyUnavailable as exc:
+                raise HTTPException(503, POLICY_UNAVAILABLE) from exc
+        return engine
 
 
 def principal_of(authorization: Annotated[str | None, Header()] = None) -> Principal:

@@ -9,13 +9,16 @@ database I/O): run the worker with an ``activity_executor`` (a thread pool).
 Data from the other services comes through injected callables, so production passes the HTTP
 clients of :mod:`services.evaluation.clients` and tests pass in-process functions:
 
-* ``people_of(tenant, period) -> list[PersonRef]``;
+* ``people_of(tenant, period) -> list[PersonRef]`` (``count_people`` and each
+  ``list_people_page`` of a sharded month call it again and slice the result: only the
+  Temporal payloads are paged, not the read from the planning service);
 * ``ledger_of(tenant, person, period) -> list[dict]`` (tasks ledger lines);
 * ``relation_of(tenant, period) -> dict`` (planning's evaluator policy data).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -27,7 +30,13 @@ from services.common.settings import Settings
 from services.evaluation import service
 from services.evaluation.scoring import ScoringRules
 from workflows.monthly_cycle.activities import ActivityNames
-from workflows.monthly_cycle.inputs import PeriodRef, PersonRef, PersonStep
+from workflows.monthly_cycle.inputs import (
+    PeopleQuery,
+    PeriodRef,
+    PersonRef,
+    PersonStep,
+    UnitCount,
+)
 
 PeopleOf = Callable[[str, str], list[PersonRef]]
 LedgerOf = Callable[[str, str, str], list[dict[str, Any]]]
@@ -63,6 +72,8 @@ class EvaluationActivities:
             self.record_not_evaluated,
             self.publish,
             self.cycle_finished,
+            self.count_people,
+            self.list_people_page,
         ]
 
     def _run(self, tenant: str, use_case: Callable[..., Any], *args: Any, **kw: Any) -> Any:
@@ -75,6 +86,33 @@ class EvaluationActivities:
     @activity.defn(name=ActivityNames.LIST_PEOPLE)
     def list_people(self, ref: PeriodRef) -> list[PersonRef]:
         return list(self._people_of(ref.tenant_id, ref.period))
+
+    def _ordered(self, tenant: str, period: str) -> list[PersonRef]:
+        people = self._people_of(tenant, period)
+        return sorted(people, key=lambda p: (p.unit_id, p.person_id))
+
+    @activity.defn(name=ActivityNames.COUNT_PEOPLE)
+    def count_people(self, query: PeopleQuery) -> list[UnitCount]:
+        """People per unit, ordered by ``unit_id`` (the order of ``list_people_page``)."""
+        units = Counter(p.unit_id for p in self._people_of(query.tenant_id, query.period))
+        return [UnitCount(unit_id=u, people=n) for u, n in sorted(units.items())]
+
+    @activity.defn(name=ActivityNames.LIST_PEOPLE_PAGE)
+    def list_people_page(self, query: PeopleQuery) -> list[PersonRef]:
+        """At most ``query.limit`` people from ``query.offset``, by ``(unit_id, person_id)``.
+
+        Raises:
+            ApplicationError: (non-retryable) when ``offset`` or ``limit`` is negative.
+        """
+        if query.offset < 0 or query.limit < 0:
+            raise ApplicationError(
+                f"offset/limit âm: {query.offset}/{query.limit} / "
+                f"negative offset/limit: {query.offset}/{query.limit}",
+                type="ValueError",
+                non_retryable=True,
+            )
+        people = self._ordered(query.tenant_id, query.period)
+        return people[query.offset : query.offset + query.limit]
 
     @activity.defn(name=ActivityNames.OPEN_EVALUATION)
     def open_evaluation(self, step: PersonStep) -> None:

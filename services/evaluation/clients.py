@@ -4,6 +4,17 @@
 * planning: ``GET {planning_url}/tenants/{t}/evaluators/policy-data?as_of=`` → the evaluator
   relation (``unit_members``, ``unit_heads``, ``evaluator_of``, ``decider_of`` …).
 
+* planning: ``GET /people/{code}`` → the person's memberships (joiners and leavers), and
+  ``GET /plans?owner_unit=…`` + ``GET /plans/{code}?today=`` → a unit's plan objectives with
+  progress, perspective, breakthrough flag and status colour (leaders' đ, collective
+  evaluation).
+
+Joiners, leavers and movers (:meth:`HttpSources.people_of`, rules in
+:mod:`services.evaluation.people_of_month`): the relation is read on the first and the last
+day of the period; people in one of the two only get their membership history read and are
+evaluated when present at least half the working days (``001 §I.6``); a mover is evaluated
+once, in the unit at the end of the period.
+
 Both with a service token (subject ``system:evaluation``, role ``service``). The callables
 :meth:`HttpSources.people_of`, :meth:`HttpSources.ledger_of` and
 :meth:`HttpSources.relation_of` are what
@@ -22,6 +33,14 @@ import httpx
 
 from services.common.auth import issue_token
 from services.common.settings import Settings, get_settings
+from services.evaluation.leaders import ObjectiveStanding
+from services.evaluation.people_of_month import (
+    Stint,
+    WorkingDays,
+    people_of_month,
+    period_bounds,
+    primary_units,
+)
 from workflows.monthly_cycle.inputs import PersonRef
 
 SUBJECT = "system:evaluation"
@@ -59,8 +78,12 @@ class HttpSources:
         tasks_url: str | None = None,
         planning_url: str | None = None,
         transport: httpx.BaseTransport | None = None,
+        period_start_day: int = 1,
+        working_days: WorkingDays | None = None,
     ) -> None:
         self._settings = settings or get_settings()
+        self._start_day = period_start_day
+        self._days = working_days or WorkingDays()
         self._tasks = httpx.Client(
             base_url=tasks_url or os.environ.get("TASKS_URL", DEFAULT_TASKS_URL),
             timeout=10.0,
@@ -88,8 +111,57 @@ class HttpSources:
         as_of = period_end(period).isoformat()
         return dict(self._get(self._planning, tenant, "/evaluators/policy-data", {"as_of": as_of}))
 
+    def _members_on(self, tenant: str, day: date) -> dict[str, str]:
+        relation = self._get(self._planning, tenant, "/evaluators/policy-data", {"as_of": str(day)})
+        return primary_units(relation.get("unit_members", {}))
+
+    def memberships_of(self, tenant: str, person: str) -> list[Stint]:
+        """The person's memberships (planning ``GET /people/{code}``), dates inclusive."""
+        detail = self._get(self._planning, tenant, f"/people/{person}", {})
+        return [
+            Stint(
+                unit=m["unit"],
+                start=date.fromisoformat(m["start"]),
+                end=date.fromisoformat(m["end"]) if m.get("end") else None,
+            )
+            for m in detail.get("memberships", [])
+        ]
+
     def people_of(self, tenant: str, period: str) -> list[PersonRef]:
-        return people_from_relation(self.relation_of(tenant, period))
+        """Everyone of the period with their unit and whether evaluated (see the module doc).
+
+        Raises:
+            SourceUnavailable: planning did not answer, or a joiner/leaver has no membership
+                in the period.
+        """
+        first, last = period_bounds(period, self._start_day)
+        at_start = self._members_on(tenant, first)
+        at_end = self._members_on(tenant, last)
+        partial = sorted(set(at_start) ^ set(at_end))
+        history = {person: self.memberships_of(tenant, person) for person in partial}
+        try:
+            return people_of_month(at_start, at_end, history, (first, last), self._days)
+        except ValueError as exc:
+            raise SourceUnavailable(str(exc)) from exc
+
+    def plan_objectives(
+        self, tenant: str, unit: str, kind: str, year: int, number: int | None, as_of: date
+    ) -> list[ObjectiveStanding] | None:
+        """The objectives of ``unit``'s plan for a period (``kind`` ``year`` | ``quarter`` |
+        ``month``), with progress and colour as of ``as_of``; ``None`` when it has none."""
+        plans = self._get(
+            self._planning,
+            tenant,
+            "/plans",
+            {"owner_unit": unit, "period_kind": kind, "year": str(year), "limit": "100"},
+        )["items"]
+        chosen = [p for p in plans if p.get("number") == number]
+        if not chosen:
+            return None
+        detail = self._get(
+            self._planning, tenant, f"/plans/{chosen[0]['code']}", {"today": str(as_of)}
+        )
+        return [ObjectiveStanding.of(o) for o in detail.get("objectives", [])]
 
     def ledger_of(self, tenant: str, person: str, period: str) -> list[dict[str, Any]]:
         return list(self._get(self._tasks, tenant, f"/ledger/{person}/{period}", {})["tasks"])

@@ -16,7 +16,12 @@ Scoring choices (documented here, see ``services.evaluation.scoring``):
 * The tasks ledger carries no attendance, so the month is scored as fully worked
   (``working_days = days_worked = 1``); people under half the working days are recorded
   with :func:`record_not_evaluated` instead (``001 §I.6``).
-* Leader factors d, đ, e (``001 §III.3``) are not applied yet: everyone is scored as staff.
+* Leader factors d, đ, e (``001 §III.3``): an evaluation carrying ``leader_factors`` (set by
+  :mod:`services.evaluation.unit_service` for unit heads) is scored (a+b+c+d+đ+e)/6 at
+  decision with d as computed and đ, e as confirmed by the authority (else as proposed, flag
+  ``leader_factors_unconfirmed``); everyone else is scored as staff.
+* Late data (:func:`refresh_ledger`): a task approved after opening re-scores the suggestion
+  until the decision; after publication the result changes only via appeal.
 * The *suggestion* computed at opening uses the general criteria at their maximum (30) as a
   placeholder, since the manager's general points (``001 §II.1``) are not known yet.
 * At decision the general points are the manager's (``review_general``); when the review is
@@ -29,8 +34,8 @@ Scoring choices (documented here, see ``services.evaluation.scoring``):
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -39,11 +44,15 @@ from sqlalchemy.orm import Session
 
 from services.common.events import CloudEvent
 from services.common.outbox import record
+from services.evaluation import forms
+from services.evaluation import records as unit_records
 from services.evaluation import repository as repo
-from services.evaluation.models import Evaluation, EvaluationEvent, outbox
+from services.evaluation.leaders import factors_of
+from services.evaluation.models import Evaluation, EvaluationEvent, FormTemplate, outbox
 from services.evaluation.scoring import (
     GENERAL_MAX,
     Grade,
+    LeaderFactors,
     MonthlyResult,
     ScoringRules,
     Status,
@@ -113,8 +122,16 @@ def _json(value: Any) -> Any:
 
 
 def snapshot(ev: Evaluation) -> dict[str, Any]:
-    """The evaluation as JSON-ready data (decimals as text)."""
-    return {name: _json(getattr(ev, name)) for name in SNAPSHOT_FIELDS}
+    """The evaluation as JSON-ready data (decimals as text); a head's month adds its
+    ``leader_factors`` (``001 §III.3``), general points given by rows add ``self_rows`` /
+    ``review_rows`` (``001 §II.1``, :func:`general_points`)."""
+    data = {name: _json(getattr(ev, name)) for name in SNAPSHOT_FIELDS}
+    if ev.leader_factors is not None:
+        data["leader_factors"] = ev.leader_factors
+    for name in ("self_rows", "review_rows"):  # general points given row by row (forms.py)
+        if getattr(ev, name) is not None:
+            data[name] = getattr(ev, name)
+    return data
 
 
 def _records(ledger: list[dict[str, Any]]) -> list[TaskRecord]:
@@ -127,10 +144,18 @@ def _records(ledger: list[dict[str, Any]]) -> list[TaskRecord]:
 
 
 def _score(
-    ledger: list[dict[str, Any]], general: Decimal, rules: ScoringRules | None
+    ledger: list[dict[str, Any]],
+    general: Decimal,
+    rules: ScoringRules | None,
+    leader: LeaderFactors | None = None,
 ) -> MonthlyResult:
     return score_month(
-        _records(ledger), general_score=general, working_days=1, days_worked=1, rules=rules
+        _records(ledger),
+        general_score=general,
+        working_days=1,
+        days_worked=1,
+        leader=leader,
+        rules=rules,
     )
 
 
@@ -263,19 +288,32 @@ def self_assess(
     tenant: str,
     person: str,
     period: str,
-    general: Decimal | int | str,
+    general: Decimal | int | str | None,
     actor: str,
     idempotency_key: str | None = None,
+    *,
+    rows: Mapping[str, Any] | None = None,
+    relation: Mapping[str, Any] | None = None,
+    kind: str | None = None,
 ) -> dict[str, Any]:
-    """The person's self-assessment of the general criteria (step 2, before the 25th)."""
+    """The person's self-assessment of the general criteria (step 2, before the 25th).
+
+    Either ``general`` (total points, 0–30) or ``rows`` (``{row code: points}`` on the
+    person's form, see :func:`general_points`; general = their exact sum), not both.
+
+    Raises:
+        EvaluationError: 404 no evaluation; 409 wrong status or deadline passed; 422 bad
+            points (field ``general`` or ``rows.<code>``); nothing is changed.
+    """
 
     def run() -> dict[str, Any]:
         ev = _get(session, person, period)
         _require(ev, ("opened", "self_assessed"), "self-assess")
         if "self_assessment_missed" in ev.flags:
             raise EvaluationError("status", "the self-assessment deadline passed (fallback)", 409)
+        points, filled = general_points(session, ev, general, rows, relation, kind)
         before = snapshot(ev)
-        ev.self_general = _general(general, "general")
+        ev.self_general, ev.self_rows = points, filled
         ev.status = "self_assessed"
         return _change(session, tenant, ev, "self_assessed", actor, before)
 
@@ -287,19 +325,25 @@ def review(
     tenant: str,
     person: str,
     period: str,
-    general: Decimal | int | str,
+    general: Decimal | int | str | None,
     comment: str | None,
     actor: str,
     idempotency_key: str | None = None,
+    *,
+    rows: Mapping[str, Any] | None = None,
+    relation: Mapping[str, Any] | None = None,
+    kind: str | None = None,
 ) -> dict[str, Any]:
     """The manager's general-criteria points and comment (step 3; the points that count,
-    ``001 §II.1``)."""
+    ``001 §II.1``): ``general`` (0–30) or ``rows`` on the person's form, as
+    :func:`self_assess`; errors as there."""
 
     def run() -> dict[str, Any]:
         ev = _get(session, person, period)
         _require(ev, ("opened", "self_assessed", "reviewed"), "review")
+        points, filled = general_points(session, ev, general, rows, relation, kind)
         before = snapshot(ev)
-        ev.review_general = _general(general, "general")
+        ev.review_general, ev.review_rows = points, filled
         ev.review_comment = comment
         ev.status = "reviewed"
         return _change(session, tenant, ev, "reviewed", actor, before)
@@ -319,7 +363,8 @@ def decide(
 ) -> dict[str, Any]:
     """The authority's decision (step 4): score = general points + task result × 70, grade;
     ``final_grade`` = grade until :func:`apply_quota`. See the module notes for the general
-    points used when the review or the self-assessment is missing."""
+    points used when the review or the self-assessment is missing, and for leaders (task
+    result (a+b+c+d+đ+e)/6 with the stored factors, ``001 §III.3–4``)."""
 
     def run() -> dict[str, Any]:
         ev = _get(session, person, period)
@@ -333,7 +378,12 @@ def decide(
         else:
             general = Decimal(GENERAL_MAX)
             _flag(ev, "general_defaulted")
-        result = _score(ev.ledger, Decimal(general), rules)
+        leader = factors_of(ev.leader_factors)
+        if leader is not None and not (ev.leader_factors or {}).get("confirmed"):
+            _flag(ev, "leader_factors_unconfirmed")
+        elif "leader_factors_unconfirmed" in ev.flags:
+            ev.flags = [f for f in ev.flags if f != "leader_factors_unconfirmed"]
+        result = _score(ev.ledger, Decimal(general), rules, leader)
         if result.status is Status.EVALUATED:
             ev.score = result.score
             ev.grade = ev.final_grade = result.grade.value if result.grade else None
@@ -616,3 +666,315 @@ def cycle_finished(
 def history(session: Session, person: str, period: str) -> list[EvaluationEvent]:
     """The evaluation's changes, oldest first."""
     return repo.history(session, _get(session, person, period).id)
+
+
+# --- late data (issue 5: a task approved after the self-assessment) ------------------------
+
+#: Statuses whose suggestion follows the tasks ledger (``DOMAIN.md §6`` steps 2–4).
+REFRESHABLE = ("opened", "self_assessed", "reviewed", "decided")
+
+
+def _suggest(ev: Evaluation, rules: ScoringRules | None) -> None:
+    """Re-score ``ev.suggested_*`` from its ledger (general criteria at 30, as at opening)."""
+    result = _score(ev.ledger, Decimal(GENERAL_MAX), rules, factors_of(ev.leader_factors))
+    outcomes = {s.value for s in Status} - {Status.EVALUATED.value}
+    ev.flags = [f for f in ev.flags if f not in outcomes]
+    if result.status is Status.EVALUATED:
+        ev.suggested_score = result.score
+        ev.suggested_grade = result.grade.value if result.grade else None
+        ev.suggested_a, ev.suggested_b, ev.suggested_c = (
+            str(result.a),
+            str(result.b),
+            str(result.c),
+        )
+    else:
+        ev.suggested_score = ev.suggested_grade = None
+        ev.suggested_a = ev.suggested_b = ev.suggested_c = None
+        _flag(ev, result.status.value)
+
+
+def refresh_ledger(
+    session: Session,
+    tenant: str,
+    person: str,
+    period: str,
+    ledger_tasks: list[dict[str, Any]],
+    idempotency_key: str | None = None,
+    *,
+    rules: ScoringRules | None = None,
+    actor: str = SYSTEM,
+) -> dict[str, Any]:
+    """Late data: the tasks ledger changed after opening (e.g. a task approved after the
+    self-assessment, ``DOMAIN.md §6``).
+
+    * Before the decision (``opened``, ``self_assessed``, ``reviewed``): the stored ledger and
+      the suggestion (``suggested_*``) are replaced, history ``ledger_refreshed`` with the
+      state before and after; the decision will score the new ledger.
+    * ``decided`` (not yet published): the same, flagged ``ledger_changed_after_decision`` —
+      the decided score stands until the authority decides again.
+    * ``published``: nothing changes ("sau khi công bố chỉ thay đổi qua khiếu nại",
+      ``001 §IV.1`` step 5); the refusal is recorded (history ``late_data_refused``, flag
+      ``late_data_after_publication``) so the person can appeal with it.
+    * Same ledger, or ``not_evaluated``: no change, nothing recorded.
+
+    Returns ``{"outcome": "refreshed" | "refused" | "unchanged", "evaluation": snapshot}``.
+
+    Raises:
+        EvaluationError: 404 when the month was not opened.
+    """
+
+    def run() -> dict[str, Any]:
+        ev = _get(session, person, period)
+        ledger = [{k: _json(v) for k, v in line.items()} for line in ledger_tasks]
+        if ledger == ev.ledger or ev.status == "not_evaluated":
+            return {"outcome": "unchanged", "evaluation": snapshot(ev)}
+        before = snapshot(ev)
+        if ev.status not in REFRESHABLE:
+            _flag(ev, "late_data_after_publication")
+            after = _change(
+                session,
+                tenant,
+                ev,
+                "late_data_refused",
+                actor,
+                before,
+                {"reason": "đã công bố: chỉ thay đổi qua khiếu nại / published: only via appeal"},
+            )
+            return {"outcome": "refused", "evaluation": after}
+        ev.ledger = ledger
+        _suggest(ev, rules)
+        if ev.status == "decided":
+            _flag(ev, "ledger_changed_after_decision")
+        after = _change(session, tenant, ev, "ledger_refreshed", actor, before)
+        return {"outcome": "refreshed", "evaluation": after}
+
+    return dict(_once(session, idempotency_key, "refresh_ledger", run))
+
+
+# --- general-criteria forms and the records of 001 §V.2 (issue 5) ---------------------------
+
+
+def _first_day(period: str) -> date:
+    """``"2026-06"`` → 2026-06-01 (the day a period's form is looked up on)."""
+    try:
+        year, month = (int(part) for part in period.split("-"))
+        return date(year, month, 1)
+    except ValueError:
+        raise EvaluationError("period", f"{period!r} is not a month YYYY-MM") from None
+
+
+def _kind(person: str, relation: Mapping[str, Any] | None, kind: str | None) -> str:
+    if kind is not None:
+        if kind not in forms.KINDS:
+            raise EvaluationError("kind", "phải là leader hoặc staff / must be leader or staff")
+        return kind
+    if relation is None:
+        raise EvaluationError(
+            "relation",
+            "cần quan hệ đánh giá để chọn mẫu phiếu / the evaluator relation (or kind) is "
+            "needed to choose the person's form",
+        )
+    return forms.kind_of(person, relation)
+
+
+def _template(session: Session, kind: str, period: str) -> forms.FormTemplate:
+    row = repo.form_template_in_force(session, kind, _first_day(period))
+    if row is None:
+        raise EvaluationError(
+            "form",
+            f"chưa có mẫu phiếu {kind} cho kỳ {period} / no {kind} form in force for {period}: "
+            "install the tenant's templates",
+            409,
+        )
+    return forms.template_from_data(row.content)
+
+
+def general_points(
+    session: Session,
+    ev: Evaluation,
+    general: Decimal | int | str | None,
+    rows: Mapping[str, Any] | None,
+    relation: Mapping[str, Any] | None,
+    kind: str | None,
+) -> tuple[Decimal, dict[str, Any] | None]:
+    """The general-criteria points given either as a total or row by row (``001 §II.1``).
+
+    With ``rows`` the person's form is the template of their kind in force on the period's
+    first day; the kind is ``kind``, else :func:`forms.kind_of` on planning's ``relation``,
+    else the kind of the form the person's own rows were given on. Every row of the form must
+    be given, each within 0..its maximum (:func:`forms.validate_points`).
+
+    Returns:
+        ``(general points, rows JSON or None)``; the rows JSON is ``{"form", "kind",
+        "effective_from", "points": {row: text}}`` and the points are its exact sum.
+
+    Raises:
+        EvaluationError: both or neither of ``general`` and ``rows`` (422); no way to tell
+            the kind (422, field ``relation``); no template in force (409, field ``form``);
+            a bad row (422, field ``rows.<code>``) or total (422, field ``general``).
+    """
+    if general is not None and rows is not None:
+        raise EvaluationError(
+            "rows", "chỉ nhập tổng điểm hoặc điểm từng tiêu chí / give general or rows, not both"
+        )
+    if rows is None:
+        if general is None:
+            raise EvaluationError(
+                "general", "thiếu điểm tiêu chí chung / general points or rows are required"
+            )
+        return _general(general, "general"), None
+    if kind is None and relation is None and ev.self_rows:
+        kind = str(ev.self_rows["kind"])
+    template = _template(session, _kind(ev.person, relation, kind), ev.period)
+    try:
+        points = forms.validate_points(template, rows)
+    except forms.FormError as exc:
+        raise EvaluationError(exc.field, exc.reason) from exc
+    filled = {
+        "form": template.code,
+        "kind": template.kind,
+        "effective_from": template.effective_from.isoformat(),
+        "points": forms.points_as_data(points),
+    }
+    return _general(forms.total(points), "general"), filled
+
+
+def install_templates(
+    session: Session,
+    tenant: str,
+    templates: Sequence[forms.FormTemplate],
+    actor: str = TENANT_ADMIN,
+) -> dict[str, int]:
+    """Install or replace the tenant's general-criteria form templates (checked
+    :class:`forms.FormTemplate`, e.g. from :func:`forms.load_template`).
+
+    A version is identified by (kind, ``effective_from``): a new one is created, a changed one
+    replaced (rows already given keep their points; they name the form they were given on),
+    an identical one left alone. Each change writes the event
+    ``vn.woms.evaluation.form_template.<created|replaced>.v1``.
+
+    Returns:
+        ``{"form.created": n, "form.replaced": n, "form.unchanged": n}``.
+
+    Raises:
+        EvaluationError: two templates of the same kind and date in ``templates`` (422).
+    """
+    seen: set[tuple[str, date]] = set()
+    for i, template in enumerate(templates):
+        key = (template.kind, template.effective_from)
+        if key in seen:
+            raise EvaluationError(
+                f"templates[{i}]",
+                f"two {template.kind} templates from {template.effective_from.isoformat()}",
+            )
+        seen.add(key)
+    counts = {"form.created": 0, "form.replaced": 0, "form.unchanged": 0}
+    for template in templates:
+        data = forms.template_as_data(template)
+        row = repo.form_template(session, template.kind, template.effective_from)
+        if row is not None and row.content == data:
+            counts["form.unchanged"] += 1
+            continue
+        action = "created" if row is None else "replaced"
+        if row is None:
+            row = FormTemplate(kind=template.kind, effective_from=template.effective_from)
+            session.add(row)
+        row.code, row.title, row.content = template.code, template.title, data
+        row.installed_by, row.installed_at = actor, _now()
+        session.flush()
+        counts[f"form.{action}"] += 1
+        record(
+            session,
+            outbox,
+            CloudEvent.of(
+                tenant=tenant,
+                service=SERVICE,
+                entity="form_template",
+                action=action,
+                subject=f"{template.kind}/{template.effective_from.isoformat()}",
+                data={**data, "actor": actor},
+            ),
+        )
+    return counts
+
+
+def form_for(
+    session: Session,
+    person: str,
+    period: str,
+    relation: Mapping[str, Any] | None = None,
+    *,
+    kind: str | None = None,
+) -> dict[str, Any]:
+    """The general-criteria form ``person`` fills for ``period`` (leader: Phụ lục 1, staff:
+    Phụ lục 2 / Mẫu số 03, ``001 §II.1``), as :func:`forms.template_as_data`.
+
+    Raises:
+        EvaluationError: no kind and no relation (422); no template in force (409).
+    """
+    return forms.template_as_data(_template(session, _kind(person, relation, kind), period))
+
+
+def _form_of(
+    session: Session, snap: Mapping[str, Any], relation: Mapping[str, Any] | None
+) -> forms.FormTemplate | None:
+    """The template a snapshot's rows were given on; else the person's form in force (when the
+    relation tells the kind); else none."""
+    for key in ("review_rows", "self_rows"):
+        given = snap.get(key)
+        if given:
+            row = repo.form_template(
+                session, given["kind"], date.fromisoformat(given["effective_from"])
+            )
+            if row is not None:
+                return forms.template_from_data(row.content)
+    if relation is None:
+        return None
+    found = repo.form_template_in_force(
+        session, forms.kind_of(snap["person"], relation), _first_day(snap["period"])
+    )
+    return forms.template_from_data(found.content) if found is not None else None
+
+
+def person_record(
+    session: Session,
+    person: str,
+    period: str,
+    relation: Mapping[str, Any] | None = None,
+    name: str | None = None,
+) -> dict[str, Any]:
+    """Record 1 of ``001 §V.2``: the person's self-assessment form
+    (:func:`services.evaluation.records.person_form`).
+
+    Raises:
+        EvaluationError: 404 when the month was not opened.
+    """
+    snap = snapshot(_get(session, person, period))
+    return unit_records.person_form(snap, _form_of(session, snap, relation), name)
+
+
+def unit_records_of(
+    session: Session,
+    unit: str,
+    period: str,
+    relation: Mapping[str, Any] | None = None,
+    names: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The three records of ``001 §V.2`` for ``unit``'s month: every person's form, the
+    unit's summary list and the list proposed for commendation
+    (:mod:`services.evaluation.records`). ``names`` maps person codes to names (planning's).
+
+    Returns:
+        ``{"person_forms": [...], "summary": {...}, "commendation": {...}}`` (plain data).
+    """
+    names = names or {}
+    snaps = [snapshot(ev) for ev in repo.evaluations_of_unit(session, unit, period)]
+    person_forms = [
+        unit_records.person_form(s, _form_of(session, s, relation), names.get(s["person"]))
+        for s in snaps
+    ]
+    return {
+        "person_forms": person_forms,
+        "summary": unit_records.unit_summary(unit, period, snaps, names),
+        "commendation": unit_records.commendation_list(unit, period, snaps, names),
+    }

@@ -117,6 +117,8 @@ Day = Annotated[StrictInt, Field(ge=1, le=28)]
 MonthDay = Annotated[str, StringConstraints(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
 DataSource = Annotated[str, StringConstraints(pattern=r"^(manual|system:[a-z0-9_.-]+)$")]
 TimeZone = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$")]
+#: A general-criteria form template file, relative to the tenant file (docs/evaluation-forms.md).
+FormFile = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*\.ya?ml$")]
 
 Loc = tuple[str | int, ...]
 
@@ -173,6 +175,11 @@ class Calendar(_Model):
     Days are days of the month (1–28, so that every month has them). ``period_start_day`` 1 is
     the calendar month; 25 means 25th → 24th (002). Raises ``CrossCheckError`` when the
     self-assessment, review and approval days are not in this order.
+
+    Two keys tune the monthly cycle (``services.evaluation.cycle_settings``):
+    ``seconds_per_day`` (1–86 400 s, ``None`` = real days) compresses the month for demos — a
+    "day" lasts that many seconds from the cycle start; ``reminder_days_before`` (days, each
+    1–28) sends reminders that many days before each deadline.
     """
 
     period_start_day: Day = 1
@@ -185,6 +192,8 @@ class Calendar(_Model):
     annual_plan_approve: MonthDay = "12-25"
     monthly_plan_day: Day = 5
     quarterly_plan_day: Day = 10
+    seconds_per_day: Annotated[StrictInt, Field(ge=1, le=86_400)] | None = None
+    reminder_days_before: tuple[Day, ...] = (2, 1)
 
     @model_validator(mode="after")
     def _check(self) -> Calendar:
@@ -484,6 +493,9 @@ class TenantFile(_Model):
     evaluator_overrides: tuple[EvaluatorOverride, ...] = ()
     catalog: tuple[CatalogItem, ...] = ()
     plans: tuple[Plan, ...] = ()
+    #: General-criteria form templates (Phụ lục 1 / 2, ``001 §II.1``), paths relative to the
+    #: tenant file; read and checked by onboarding with ``services.evaluation.forms``.
+    forms: tuple[FormFile, ...] = ()
 
     @model_validator(mode="after")
     def _check(self) -> TenantFile:

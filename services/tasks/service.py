@@ -100,7 +100,22 @@ def emit(
     data: dict[str, Any],
     entity: str = "task",
 ) -> None:
-    """Record a tasks event (``vn.woms.tasks.<entity>.<action>.v1``) in the outbox."""
+    """Record a tasks event (``vn.woms.tasks.<entity>.<action>.v1``) in the outbox.
+
+    Every event carries the task's code, lead person and unit, period and, once set, its group,
+    points (exact decimal text) and due date (ISO), so reporting can keep points by group."""
+    facts: dict[str, Any] = {
+        "task": task.code,
+        "lead_person": task.lead_person,
+        "lead_unit": task.lead_unit,
+        "period": task.period,
+    }
+    if task.group is not None:
+        facts["group"] = task.group
+    if task.points is not None:
+        facts["points"] = format(Decimal(task.points).normalize(), "f")
+    if task.due_date is not None:
+        facts["due_date"] = task.due_date.isoformat()
     record(
         session,
         outbox,
@@ -110,13 +125,7 @@ def emit(
             entity=entity,
             action=action,
             subject=task.code,
-            data={
-                "task": task.code,
-                "lead_person": task.lead_person,
-                "lead_unit": task.lead_unit,
-                "period": task.period,
-                **data,
-            },
+            data={**facts, **data},
         ),
     )
 

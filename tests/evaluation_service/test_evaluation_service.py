@@ -1,11 +1,10 @@
-"""The evaluation service's use cases on SQLite: the 002 worked example from opening to
-publication, idempotency, the unit quota at decision, fallback, not-evaluated, history and
-outbox events."""
+"""The evaluation service's use cases on SQLite and PostgreSQL (``conftest.session``): the
+002 worked example from opening to publication, idempotency, the unit quota at decision,
+fallback, not-evaluated, history and outbox events."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from decimal import Decimal
 from itertools import pairwise
 from pathlib import Path
@@ -14,8 +13,6 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.common.db import dispose_engines, engine_for, migrate, transaction
-from services.common.settings import get_settings
 from services.evaluation import service
 from services.evaluation.models import Evaluation, EvaluationEvent, outbox
 from services.evaluation.scoring import grade_for
@@ -27,24 +24,6 @@ TENANT = "mini"
 PERIOD = "2026-06"
 SEED = json.loads((GOLDEN / "scoring" / "seed002_nguyen_van_a.json").read_text("utf-8"))
 QUOTA = json.loads((GOLDEN / "quota" / "quota_20pct_of_b.json").read_text("utf-8"))
-
-
-@pytest.fixture
-def session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Session]:
-    """A session on a freshly migrated evaluation database (SQLite under a temp WOMS home)."""
-    monkeypatch.setenv("WOMS_HOME", str(tmp_path))
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-    get_settings.cache_clear()
-    dispose_engines()
-    engine = engine_for(TENANT, "evaluation")
-    migrate(engine, MIGRATIONS)
-    migrate(engine, MIGRATIONS)  # idempotent
-    try:
-        with transaction(engine) as s:
-            yield s
-    finally:
-        dispose_engines()
-        get_settings.cache_clear()
 
 
 def events(session: Session) -> list[str]:

@@ -7,110 +7,27 @@ against every other person as principal (001 §II.3, DOMAIN.md §7).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import date
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from services.common.policy import PolicyEngine
-from services.planning import evaluators as ev
-from services.planning.tenant_file import TenantFile, load_tenant_file
+from tests.integration.evaluation_chart import (
+    ACTIONS,
+    ALLOW,
+    AS_OF,
+    CITY_BODIES,
+    REASONS,
+    body,
+    people,
+    posts,
+    relation,
+    request,
+    staff,
+    tenant,
+)
 
 pytestmark = pytest.mark.integration
-
-TENANT_FILE = Path(__file__).resolve().parents[2] / "data" / "tenants" / "hanoi" / "tenant.yaml"
-AS_OF = date(2026, 6, 15)
-PERIOD = "2026-06"
-ALLOW = "data.woms.evaluation.authz.allow"
-REASONS = "data.woms.evaluation.authz.reasons"
-ACTIONS = (
-    "evaluation.self_assess",
-    "evaluation.review",
-    "evaluation.decide",
-    "evaluation.publish",
-    "evaluation.appeal",
-    "evaluation.read",
-    "evaluation.answer_appeal",
-)
-CITY_BODIES = {
-    "Bí thư Đảng ủy phường": "Ban Thường vụ Thành ủy",
-    "Phó Bí thư thường trực Đảng ủy phường": "Thường trực Thành ủy",
-    "Phó Bí thư Đảng ủy, Chủ tịch UBND phường": "Ban Thường vụ Đảng ủy UBND Thành phố",
-}
-"""Title of the ward post -> the city-level body evaluating it (001 §II.3)."""
-
-
-@cache
-def tenant() -> TenantFile:
-    return load_tenant_file(TENANT_FILE)
-
-
-@cache
-def relation() -> dict[str, Any]:
-    tf = tenant()
-    units = [
-        ev.OrgUnit(
-            code=u.code,
-            axis=u.axis,
-            type=u.type,
-            parent=u.parent,
-            head_evaluated_by=u.head_evaluated_by,
-            name=u.name,
-        )
-        for u in tf.units
-    ]
-    memberships = [
-        ev.UnitMembership(
-            person=p.code,
-            unit=m.unit,
-            role=m.role,
-            start=m.start,
-            end=m.end,
-            title=m.title,
-        )
-        for p in tf.people
-        for m in p.memberships
-    ]
-    overrides = [
-        ev.EvaluatorOverride(
-            person=o.person, evaluator=o.evaluator, external=o.external, reason=o.reason
-        )
-        for o in tf.evaluator_overrides
-    ]
-    edges = ev.derive_evaluator_edges(units, memberships, overrides, as_of=AS_OF)
-    return ev.as_policy_data(edges)
-
-
-def people() -> list[str]:
-    return [p.code for p in tenant().people if p.memberships_on(AS_OF)]
-
-
-def primary_unit(person: str) -> str:
-    [p] = [p for p in tenant().people if p.code == person]
-    return p.memberships_on(AS_OF)[0].unit
-
-
-def staff(subject: str, *, tenant_code: str = "hanoi") -> dict[str, Any]:
-    return {"tenant": tenant_code, "subject": subject, "roles": ["staff"]}
-
-
-def body(name: str) -> dict[str, Any]:
-    return {"tenant": "hanoi", "subject": f"ext:{name}", "roles": ["external_body"], "body": name}
-
-
-def request(
-    principal: dict[str, Any], action: str, person: str, unit: str | None = None
-) -> dict[str, Any]:
-    return {
-        "tenant": "hanoi",
-        "action": action,
-        "principal": principal,
-        "resource": {"person": person, "unit": unit or primary_unit(person), "period": PERIOD},
-        "relation": relation(),
-    }
 
 
 @pytest.fixture
@@ -164,14 +81,9 @@ def test_only_the_decider_decides(engine: PolicyEngine, person: str) -> None:
         assert person in relation()["decider_external"]
 
 
-def _posts(person: str) -> Iterable[str]:
-    [p] = [p for p in tenant().people if p.code == person]
-    return [m.unit for m in p.memberships_on(AS_OF)]
-
-
 @pytest.mark.parametrize("person", people())
 def test_nobody_reviews_or_decides_for_themselves(engine: PolicyEngine, person: str) -> None:
-    for unit in _posts(person):  # every post, e.g. the Bí thư also as Chủ tịch HĐND
+    for unit in posts(person):  # every post, e.g. the Bí thư also as Chủ tịch HĐND
         for action in ("evaluation.review", "evaluation.decide", "evaluation.answer_appeal"):
             allowed, reasons = decide(engine, request(staff(person), action, person, unit))
             assert not allowed
@@ -185,7 +97,7 @@ def test_secretary_who_chairs_the_council_never_evaluates_himself(engine: Policy
         if {m.title for m in p.memberships_on(AS_OF)}
         >= {"Bí thư Đảng ủy phường", "Chủ tịch HĐND phường"}
     ]
-    for unit in _posts(secretary):
+    for unit in posts(secretary):
         for action in ("evaluation.review", "evaluation.decide"):
             allowed, reasons = decide(engine, request(staff(secretary), action, secretary, unit))
             assert not allowed

@@ -444,7 +444,14 @@ def test_starting_the_same_month_twice_reuses_the_run_and_does_not_double_activi
 
 # --- (h) replay of the saved histories ---------------------------------------------------
 
-SAVED = ("a_cycle_on_time", "a_person_on_time", "c_cycle_review_missed", "c_person_review_missed")
+SAVED = (
+    "a_cycle_on_time",
+    "a_person_on_time",
+    "c_cycle_review_missed",
+    "c_person_review_missed",
+    "launcher_started",  # recorded by test_schedule_launcher.py
+    "launcher_already_started",
+)
 
 
 @pytest.mark.parametrize("name", SAVED)

@@ -20,6 +20,11 @@ name                        input                    result / effect
 ``publish``                 ``PersonStep``           ``None``: publishes the result inside
                             ``("publication")``      the unit
 ``cycle_finished``          ``PeriodRef``            ``None``: every person's month is closed
+``count_people``            ``PeopleQuery``          ``list[UnitCount]``: people per unit,
+                                                     ordered by ``unit_id`` (sharded months)
+``list_people_page``        ``PeopleQuery``          ``list[PersonRef]``: at most ``limit``
+                            ``(offset, limit)``      people from ``offset``, ordered by
+                                                     ``(unit_id, person_id)``
 ==========================  =======================  =====================================
 """
 
@@ -42,6 +47,8 @@ class ActivityNames:
     RECORD_NOT_EVALUATED: Final = "record_not_evaluated"
     PUBLISH: Final = "publish"
     CYCLE_FINISHED: Final = "cycle_finished"
+    COUNT_PEOPLE: Final = "count_people"
+    LIST_PEOPLE_PAGE: Final = "list_people_page"
 
     ALL: Final = (
         LIST_PEOPLE,
@@ -52,6 +59,8 @@ class ActivityNames:
         RECORD_NOT_EVALUATED,
         PUBLISH,
         CYCLE_FINISHED,
+        COUNT_PEOPLE,
+        LIST_PEOPLE_PAGE,
     )
 
 

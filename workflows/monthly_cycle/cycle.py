@@ -11,7 +11,21 @@ Id: ``{tenant}:cycle:all:{period}`` (:func:`cycle_workflow_id`); a second start 
 month while it runs is rejected by Temporal (``WorkflowAlreadyStartedError``), so activities
 are never doubled. Children: ``{tenant}:evaluation:{person}:{period}``.
 Queries: ``progress() -> CycleProgress``, ``deadlines() -> Deadlines | None``.
+Signal: ``shard_progress(ShardReport)`` (sent by the shards of a sharded month).
 Result: the final :class:`CycleProgress`.
+
+Large months (``CycleInput.shard_size`` set)
+--------------------------------------------
+Instead of ``list_people`` (one payload with everyone), the cycle calls ``count_people``
+(people per unit), cuts the month with :func:`~.shard.plan_shards` and starts one
+:class:`~.shard.CycleShardWorkflow` per shard (``{tenant}:cycle-shard:{n}:{period}``), in
+batches of ``batch_size``. Each shard pages through its people and starts their person
+workflows (same ids and keys as below). ``progress()`` sums the shards' last reports
+(``shard_progress`` once a shard has started everyone, then its result); a shard not yet
+reported counts its planned people as ``total`` and ``not_started``. A shard that fails
+counts its unfinished people as ``failed``. 200,000 people at ``shard_size`` 1,000 make ~200
+shards of ~6,000 history events each, and a cycle history of ~10 events per shard.
+Without ``shard_size`` (saved histories, small tenants) the cycle runs as it always did.
 
 Choices
 -------
@@ -23,20 +37,16 @@ Choices
   workflow failed.
 * Batches: each batch of ``batch_size`` children has *started* before the next is started.
 * Compressed calendars start at ``workflow.now()`` of the cycle's first task.
-* Very large months: a history holds ~51 200 events; at ~3 events per child plus activities a
-  single run is fine for a few thousand people. Beyond that, start the children in slices and
-  ``workflow.continue_as_new`` with the remaining people (carrying the progress counters), or
-  shard by unit (one cycle per unit) — not needed for a ward-sized tenant.
+* Unsharded months: a history holds ~51,200 events and a workflow 2,000 open children; at
+  ~6 events per child this path is for up to ~1,500 people (docs/bench-cycle.md).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Sequence
-from typing import TypeVar
 
 from temporalio import workflow
-from temporalio.exceptions import ChildWorkflowError, WorkflowAlreadyStartedError
+from temporalio.exceptions import ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
     from workflows.monthly_cycle.activities import RETRY, START_TO_CLOSE, ActivityNames
@@ -45,21 +55,16 @@ with workflow.unsafe.imports_passed_through():
         CycleInput,
         CycleProgress,
         Deadlines,
+        PeopleQuery,
         PeriodRef,
-        PersonInput,
         PersonRef,
-        PersonStep,
-        person_workflow_id,
+        ShardInput,
+        ShardReport,
+        UnitCount,
+        shard_workflow_id,
     )
-    from workflows.monthly_cycle.person import PersonEvaluationWorkflow
-
-T = TypeVar("T")
-
-
-def _batches(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
-    size = max(1, size)
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
+    from workflows.monthly_cycle.people_run import PeopleRun, add_progress, batches
+    from workflows.monthly_cycle.shard import CycleShardWorkflow, plan_shards
 
 
 @workflow.defn
@@ -68,37 +73,30 @@ class MonthlyCycleWorkflow:
 
     def __init__(self) -> None:
         self._deadlines: Deadlines | None = None
-        self._total = 0
-        self._evaluated = 0
-        self._not_evaluated = 0
-        self._launched = 0  # start attempted and answered (started or refused)
-        self._started = 0
-        self._counts: dict[str, int] = {"completed": 0, "failed": 0, "already_running": 0}
-        self._late: list[str] = []
+        self._people: PeopleRun | None = None  # unsharded months
+        self._planned: list[int] = []  # sharded months: people planned per shard
+        self._reports: dict[int, CycleProgress] = {}  # ... and each shard's last report
 
     @workflow.query(name="progress")
     def progress(self) -> CycleProgress:
         """People listed, children started, counts per state, late people, not evaluated."""
-        by_step = {
-            "not_started": self._evaluated - self._launched,
-            "running": self._started - self._counts["completed"] - self._counts["failed"],
-            "completed": self._counts["completed"],
-            "failed": self._counts["failed"],
-        }
-        if self._counts["already_running"]:
-            by_step["already_running"] = self._counts["already_running"]
-        return CycleProgress(
-            total=self._total,
-            started=self._started,
-            by_step=by_step,
-            late=list(self._late),
-            not_evaluated=self._not_evaluated,
-        )
+        if self._people is not None:
+            return self._people.progress()
+        parts = [
+            self._reports.get(n) or CycleProgress(total=planned, by_step={"not_started": planned})
+            for n, planned in enumerate(self._planned)
+        ]
+        return add_progress(parts)
 
     @workflow.query(name="deadlines")
     def deadlines(self) -> Deadlines | None:
         """The period's deadlines once computed."""
         return self._deadlines
+
+    @workflow.signal(name="shard_progress")
+    def shard_progress(self, report: ShardReport) -> None:
+        """A shard's counts once it has started all its people (a result replaces them)."""
+        self._reports.setdefault(report.shard, report.progress)
 
     @workflow.run
     async def run(self, input: CycleInput) -> CycleProgress:
@@ -108,27 +106,10 @@ class MonthlyCycleWorkflow:
         self._deadlines = deadlines = deadlines_for(input.period, calendar, start)
         period = PeriodRef(tenant_id=input.tenant_id, period=input.period)
 
-        people: list[PersonRef] = await workflow.execute_activity(
-            ActivityNames.LIST_PEOPLE,
-            period,
-            start_to_close_timeout=START_TO_CLOSE,
-            retry_policy=RETRY,
-            result_type=list[PersonRef],
-        )
-        self._total = len(people)
-        skipped = [p for p in people if not p.evaluated]
-        evaluated = [p for p in people if p.evaluated]
-        self._evaluated = len(evaluated)
-
-        for batch in _batches(skipped, input.batch_size):
-            await asyncio.gather(*(self._record_not_evaluated(input, p) for p in batch))
-
-        tasks: list[asyncio.Task[None]] = []
-        for batch in _batches(evaluated, input.batch_size):
-            target = self._launched + len(batch)
-            tasks.extend(asyncio.create_task(self._child(input, deadlines, p)) for p in batch)
-            await workflow.wait_condition(lambda target=target: self._launched >= target)
-        await asyncio.gather(*tasks)
+        if input.shard_size is None:
+            await self._unsharded(input, deadlines, period)
+        else:
+            await self._sharded(input, deadlines, input.shard_size)
 
         await workflow.execute_activity(
             ActivityNames.CYCLE_FINISHED,
@@ -138,51 +119,91 @@ class MonthlyCycleWorkflow:
         )
         return self.progress()
 
-    async def _record_not_evaluated(self, input: CycleInput, person: PersonRef) -> None:
-        await workflow.execute_activity(
-            ActivityNames.RECORD_NOT_EVALUATED,
-            PersonStep(
+    async def _unsharded(self, input: CycleInput, deadlines: Deadlines, period: PeriodRef) -> None:
+        people: list[PersonRef] = await workflow.execute_activity(
+            ActivityNames.LIST_PEOPLE,
+            period,
+            start_to_close_timeout=START_TO_CLOSE,
+            retry_policy=RETRY,
+            result_type=list[PersonRef],
+        )
+        self._people = run = PeopleRun(
+            input.tenant_id,
+            input.period,
+            input.idempotency_key,
+            input.calendar,
+            input.batch_size,
+            deadlines,
+        )
+        await run.launch(people)
+        await run.finish()
+
+    async def _sharded(self, input: CycleInput, deadlines: Deadlines, shard_size: int) -> None:
+        units: list[UnitCount] = await workflow.execute_activity(
+            ActivityNames.COUNT_PEOPLE,
+            PeopleQuery(
                 tenant_id=input.tenant_id,
                 period=input.period,
-                person_id=person.person_id,
-                unit_id=person.unit_id,
-                step="not_evaluated",
-                idempotency_key=f"{input.idempotency_key}:{person.person_id}:not_evaluated",
+                idempotency_key=f"{input.idempotency_key}:count",
             ),
             start_to_close_timeout=START_TO_CLOSE,
             retry_policy=RETRY,
+            result_type=list[UnitCount],
         )
-        self._not_evaluated += 1
-
-    async def _child(self, input: CycleInput, deadlines: Deadlines, person: PersonRef) -> None:
-        """Start one person's workflow, then wait for its result."""
-        try:
-            handle = await workflow.start_child_workflow(
-                PersonEvaluationWorkflow.run,
-                PersonInput(
-                    tenant_id=input.tenant_id,
-                    period=input.period,
-                    person_id=person.person_id,
-                    unit_id=person.unit_id,
-                    idempotency_key=f"{input.idempotency_key}:{person.person_id}",
-                    deadlines=deadlines,
-                    reminder_days_before=list(input.calendar.reminder_days_before),
-                    seconds_per_day=input.calendar.seconds_per_day or 86_400,
-                ),
-                id=person_workflow_id(input.tenant_id, person.person_id, input.period),
+        plan = plan_shards(units, shard_size)
+        self._planned = [limit for _, limit in plan]
+        shards = [
+            ShardInput(
+                tenant_id=input.tenant_id,
+                period=input.period,
+                idempotency_key=input.idempotency_key,
+                shard=n,
+                offset=offset,
+                limit=limit,
+                deadlines=deadlines,
+                calendar=input.calendar,
+                batch_size=input.batch_size,
             )
-        except WorkflowAlreadyStartedError:
-            self._counts["already_running"] += 1
-            self._launched += 1
-            return
-        self._started += 1
-        self._launched += 1
+            for n, (offset, limit) in enumerate(plan)
+        ]
+        tasks: list[asyncio.Task[None]] = []
+        for batch in batches(shards, input.batch_size):
+            handles = await asyncio.gather(
+                *(
+                    workflow.start_child_workflow(
+                        CycleShardWorkflow.run,
+                        shard,
+                        id=shard_workflow_id(input.tenant_id, shard.shard, input.period),
+                    )
+                    for shard in batch
+                )
+            )
+            tasks.extend(
+                asyncio.create_task(self._shard_done(shard, handle))
+                for shard, handle in zip(batch, handles, strict=True)
+            )
+        await asyncio.gather(*tasks)
+
+    async def _shard_done(
+        self,
+        shard: ShardInput,
+        handle: workflow.ChildWorkflowHandle[CycleShardWorkflow, CycleProgress],
+    ) -> None:
         try:
-            state = await handle
+            self._reports[shard.shard] = await handle
         except ChildWorkflowError:
-            self._counts["failed"] += 1
-            self._late.append(person.person_id)
-            return
-        self._counts["completed"] += 1
-        if state.flags:
-            self._late.append(person.person_id)
+            workflow.logger.exception("shard %s failed", shard.shard)
+            last = self._reports.get(shard.shard) or CycleProgress(total=shard.limit)
+            steps = dict(last.by_step)
+            unfinished = steps.pop("not_started", 0) + steps.pop("running", 0)
+            if not last.by_step:  # no report: none of its people is known to have finished
+                unfinished = shard.limit
+            steps["not_started"] = steps["running"] = 0
+            steps["failed"] = steps.get("failed", 0) + unfinished
+            self._reports[shard.shard] = CycleProgress(
+                total=last.total,
+                started=last.started,
+                by_step=steps,
+                late=list(last.late),
+                not_evaluated=last.not_evaluated,
+            )

@@ -70,6 +70,11 @@ class CycleInput:
         idempotency_key: caller-chosen key; derived keys are passed to every activity.
         calendar: the tenant's calendar.
         batch_size: children started per batch (each batch has started before the next).
+        shard_size: ``None``: the cycle lists everyone with ``list_people`` and starts every
+            person workflow itself (fine up to ~1,500 people: Temporal allows 2,000 open
+            children and 51,200 events per workflow, and a payload of at most 2 MB). A number:
+            the month is split into shard workflows of at most this many people, whole units
+            together where they fit (see :mod:`~workflows.monthly_cycle.shard`).
     """
 
     tenant_id: str
@@ -77,6 +82,7 @@ class CycleInput:
     idempotency_key: str
     calendar: CycleCalendar = field(default_factory=CycleCalendar)
     batch_size: int = 200
+    shard_size: int | None = None
 
 
 @dataclass(frozen=True)
@@ -229,3 +235,76 @@ def cycle_workflow_id(tenant_id: str, period: str) -> str:
 def person_workflow_id(tenant_id: str, person_id: str, period: str) -> str:
     """Id of one person's month: ``{tenant}:evaluation:{person}:{period}``."""
     return f"{tenant_id}:evaluation:{person_id}:{period}"
+
+
+# --- sharded months (workflows.monthly_cycle.shard) -----------------------------------------
+
+
+@dataclass(frozen=True)
+class PeopleQuery:
+    """Input of ``count_people`` and ``list_people_page``.
+
+    People are taken in a stable order: by ``unit_id``, then ``person_id``, so a range of
+    offsets holds whole units except at its ends.
+
+    Attributes:
+        tenant_id, period: whose month.
+        idempotency_key: ``"<cycle key>:count"`` or ``"<cycle key>:shard:<n>:page:<offset>"``
+            (both activities only read; the key is for tracing and the service's log).
+        offset: index of the first person of the page (0-based, in the order above).
+        limit: most people returned (``0`` for ``count_people``).
+    """
+
+    tenant_id: str
+    period: str
+    idempotency_key: str
+    offset: int = 0
+    limit: int = 0
+
+
+@dataclass(frozen=True)
+class UnitCount:
+    """One unit's number of people for the period (a result item of ``count_people``)."""
+
+    unit_id: str
+    people: int
+
+
+@dataclass(frozen=True)
+class ShardInput:
+    """Input of :class:`~workflows.monthly_cycle.shard.CycleShardWorkflow`.
+
+    Attributes:
+        tenant_id, period: whose month.
+        idempotency_key: the *cycle's* key, so a person's key is ``"<cycle key>:<person>"``
+            whether or not the month is sharded.
+        shard: index of the shard (0-based; its id is :func:`shard_workflow_id`).
+        offset, limit: the people of the shard, as a range of the ``list_people_page`` order.
+        deadlines: the period's deadlines (computed once by the cycle).
+        calendar: the tenant's calendar (reminders, compressed days).
+        batch_size: person workflows started per batch; also the page size.
+    """
+
+    tenant_id: str
+    period: str
+    idempotency_key: str
+    shard: int
+    offset: int
+    limit: int
+    deadlines: Deadlines
+    calendar: CycleCalendar = field(default_factory=CycleCalendar)
+    batch_size: int = 200
+
+
+def shard_workflow_id(tenant_id: str, shard: int, period: str) -> str:
+    """Id of one shard of a sharded month: ``{tenant}:cycle-shard:{n}:{period}``."""
+    return f"{tenant_id}:cycle-shard:{shard}:{period}"
+
+
+@dataclass
+class ShardReport:
+    """Payload of the cycle's ``shard_progress`` signal: a shard's counts once all its
+    person workflows have started (its final counts are its result)."""
+
+    shard: int
+    progress: CycleProgress

@@ -16,15 +16,22 @@ from temporalio.worker import Worker
 
 from workflows.monthly_cycle.cycle import MonthlyCycleWorkflow
 from workflows.monthly_cycle.inputs import CycleInput, CycleProgress, cycle_workflow_id
+from workflows.monthly_cycle.launcher import CycleLauncherWorkflow
 from workflows.monthly_cycle.person import PersonEvaluationWorkflow
+from workflows.monthly_cycle.shard import CycleShardWorkflow
 
 #: Default task queue of the monthly cycle.
 TASK_QUEUE = "monthly-cycle"
 
 
 def workflows() -> list[type]:
-    """The workflow classes a monthly-cycle worker registers."""
-    return [MonthlyCycleWorkflow, PersonEvaluationWorkflow]
+    """The workflow classes a monthly-cycle worker registers (the launcher: the schedule's)."""
+    return [
+        MonthlyCycleWorkflow,
+        CycleShardWorkflow,
+        PersonEvaluationWorkflow,
+        CycleLauncherWorkflow,
+    ]
 
 
 def build_worker(
