@@ -170,7 +170,7 @@ def schedule_cmd(tenant: TenantArg, task_queue: QueueOpt = TASK_QUEUE) -> None:
 def start_cmd(tenant: TenantArg, period: PeriodArg, task_queue: QueueOpt = TASK_QUEUE) -> None:
     """Start the tenant's month now (once: a month already started is not started again)."""
     from services.common.settings import get_settings
-    from workflows.monthly_cycle.inputs import CycleInput, cycle_workflow_id
+    from workflows.monthly_cycle.inputs import DEFAULT_SHARD_SIZE, CycleInput, cycle_workflow_id
     from workflows.monthly_cycle.worker import start_cycle
 
     settings = get_settings()
@@ -179,7 +179,7 @@ def start_cmd(tenant: TenantArg, period: PeriodArg, task_queue: QueueOpt = TASK_
     workflow_id = cycle_workflow_id(tenant, period)
 
     async def call(client: Client) -> tuple[bool, str | None]:
-        cycle = CycleInput(tenant, period, workflow_id, calendar)
+        cycle = CycleInput(tenant, period, workflow_id, calendar, shard_size=DEFAULT_SHARD_SIZE)
         handle = await start_cycle(client, cycle, task_queue)
         started = handle.result_run_id is not None
         return started, (await handle.describe()).run_id

@@ -35,6 +35,7 @@ from services.common import runtime
 from services.common.settings import Settings, get_settings
 from services.common.tenancy import namespace_of
 from workflows.monthly_cycle.inputs import (
+    DEFAULT_SHARD_SIZE,
     CycleCalendar,
     CycleInput,
     CycleProgress,
@@ -194,7 +195,7 @@ class CycleGateway:
         """
         client = await self.client(tenant)
         wid = cycle_workflow_id(tenant, period)
-        cycle = CycleInput(tenant, period, wid, calendar)
+        cycle = CycleInput(tenant, period, wid, calendar, shard_size=DEFAULT_SHARD_SIZE)
         try:
             handle = await asyncio.wait_for(
                 start_cycle(client, cycle, self.task_queue), self._timeout.total_seconds()

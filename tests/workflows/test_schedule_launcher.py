@@ -1,7 +1,7 @@
 """The schedule's launcher: the period it fires in, in the tenant's zone (DOMAIN.md §6).
 
 The Temporal side is real (``temporal-test-server`` with time skipping); the two activities a
-cycle of an empty tenant calls (``list_people``, ``cycle_finished``) are recorders written
+cycle of an empty tenant calls (``count_people``, ``cycle_finished``) are recorders written
 here. The test server has no schedules, so the launcher runs without the
 ``TemporalScheduledStartTime`` attribute and reads ``workflow.now()``; the schedule itself is
 tested on the dev server (``tests/integration/test_cycle_schedule.py``).
@@ -29,7 +29,14 @@ from temporalio.testing import WorkflowEnvironment
 from services.common import runtime
 from workflows.monthly_cycle.activities import ActivityNames
 from workflows.monthly_cycle.cycle import MonthlyCycleWorkflow
-from workflows.monthly_cycle.inputs import CycleCalendar, CycleProgress, PeriodRef, PersonRef
+from workflows.monthly_cycle.inputs import (
+    CycleCalendar,
+    CycleProgress,
+    PeopleQuery,
+    PeriodRef,
+    PersonRef,
+    UnitCount,
+)
 from workflows.monthly_cycle.launch import LaunchInput, LaunchResult, period_at
 from workflows.monthly_cycle.launcher import CycleLauncherWorkflow
 from workflows.monthly_cycle.schedule import CATCHUP_WINDOW, FIRE_AT, build_schedule
@@ -106,7 +113,8 @@ def test_schedule_refuses_a_calendar_the_launcher_cannot_use() -> None:
 
 @dataclass
 class Recorder:
-    """``list_people`` (an empty tenant) and ``cycle_finished``, recording their periods."""
+    """``count_people`` / ``list_people`` (an empty tenant) and ``cycle_finished``, recording
+    their periods (the launcher starts sharded months: ``count_people``)."""
 
     listed: list[str] = field(default_factory=list)
     finished: list[str] = field(default_factory=list)
@@ -117,11 +125,16 @@ class Recorder:
             self.listed.append(f"{ref.tenant_id}/{ref.period}")
             return []
 
+        @activity.defn(name=ActivityNames.COUNT_PEOPLE)
+        async def count_people(query: PeopleQuery) -> list[UnitCount]:
+            self.listed.append(f"{query.tenant_id}/{query.period}")
+            return []
+
         @activity.defn(name=ActivityNames.CYCLE_FINISHED)
         async def cycle_finished(ref: PeriodRef) -> None:
             self.finished.append(f"{ref.tenant_id}/{ref.period}")
 
-        return [list_people, cycle_finished]
+        return [list_people, count_people, cycle_finished]
 
 
 async def _launch(client: Client, run_id: str) -> tuple[LaunchResult, Any]:

@@ -60,6 +60,11 @@ class Deadlines:
     publication: datetime
 
 
+#: People per shard of the months started by the schedule, the API and ``woms cycle start``:
+#: below Temporal's 2,000 open children per workflow with room to spare (docs/bench-cycle.md).
+DEFAULT_SHARD_SIZE = 1_000
+
+
 @dataclass(frozen=True)
 class CycleInput:
     """Input of :class:`~workflows.monthly_cycle.cycle.MonthlyCycleWorkflow`.

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from workflows.monthly_cycle.inputs import CycleCalendar
+from workflows.monthly_cycle.inputs import DEFAULT_SHARD_SIZE, CycleCalendar
 
 
 @dataclass(frozen=True)
@@ -21,11 +21,14 @@ class LaunchInput:
         tenant_id: tenant (unit) identifier.
         calendar: the tenant's calendar (time zone, period start day, deadlines, compression).
         batch_size: passed to :class:`~.inputs.CycleInput` (children started per batch).
+        shard_size: passed to :class:`~.inputs.CycleInput` (people per shard workflow;
+            ``None``: unsharded, for schedules created before sharding existed).
     """
 
     tenant_id: str
     calendar: CycleCalendar = field(default_factory=CycleCalendar)
     batch_size: int = 200
+    shard_size: int | None = DEFAULT_SHARD_SIZE
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,7 @@ class CycleLauncherWorkflow:
                     idempotency_key=workflow_id,
                     calendar=input.calendar,
                     batch_size=input.batch_size,
+                    shard_size=input.shard_size,
                 ),
                 id=workflow_id,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
