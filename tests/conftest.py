@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,6 +10,10 @@ import pytest
 
 from services.common import runtime
 from services.common.settings import Settings
+
+# --- telemetry: off unless a test sets it up with its own providers (test_telemetry.py) --
+os.environ.setdefault("WOMS_TELEMETRY", "off")
+# --- end telemetry -----------------------------------------------------------------------
 
 # --- embedded runtime (Temporal dev server + Tansu) -------------------------------------
 # Built on services.common.runtime, the launcher behind `woms dev up|down`.

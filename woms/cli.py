@@ -11,9 +11,12 @@ from typing import Annotated
 
 import typer
 
+from woms.audit_cmds import app as audit_app
 from woms.cycle_cmds import app as cycle_app
 from woms.demo import demo
 from woms.dev import app as dev_app
+from woms.export_cmds import export
+from woms.relay_cmds import relay
 from woms.reporting_cmds import app as reporting_app
 from woms.scoring_cmds import register as register_scoring
 from woms.tenant_cmds import app as tenant_app
@@ -30,9 +33,12 @@ app.add_typer(dev_app, name="dev")
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(cycle_app, name="cycle")
 app.add_typer(reporting_app, name="reporting")
+app.add_typer(audit_app, name="audit")
 register_scoring(app)
 app.command("demo")(demo)
 app.command("worker")(worker)
+app.command("export")(export)
+app.command("relay")(relay)
 
 
 @app.command()
@@ -59,11 +65,12 @@ def serve(
         "tasks": "services.tasks.api:create_app",
         "evaluation": "services.evaluation.api:create_app",
         "reporting": "services.reporting.api:create_app",
+        "web": "services.web.app:create_app",
     }
     if service not in factories:
         typer.echo(f"unknown service {service!r}; one of {', '.join(factories)}", err=True)
         raise typer.Exit(2)
-    ports = {"planning": 8101, "tasks": 8102, "evaluation": 8103, "reporting": 8104}
+    ports = {"planning": 8101, "tasks": 8102, "evaluation": 8103, "reporting": 8104, "web": 8100}
     uvicorn.run(factories[service], factory=True, host=host, port=port or ports[service])
 
 

@@ -1,10 +1,13 @@
-"""``woms dev up|status|down``: the embedded runtime (Temporal dev server + Tansu).
+"""``woms dev up|status|down``: the embedded runtime (Temporal dev server + Tansu);
+``woms dev token`` and ``woms dev keys list|rotate|retire``: the embedded token issuer.
 
 Thin wrapper over :mod:`services.common.runtime`; state lives in ``$WOMS_HOME``.
 """
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
@@ -96,9 +99,84 @@ def token(
     role: Annotated[
         list[str] | None, typer.Option(help="Role (repeat): staff (default), tenant_admin, …")
     ] = None,
-    ttl: Annotated[int, typer.Option(help="Lifetime in seconds")] = 3600,
+    ttl: Annotated[int | None, typer.Option(help="Lifetime in seconds (TOKEN_TTL_S)")] = None,
 ) -> None:
     """Issue a bearer token from the embedded issuer (keys under $WOMS_HOME/keys)."""
     from services.common.auth import issue_token
 
     typer.echo(issue_token(tenant, subject, set(role or ["staff"]), ttl_s=ttl))
+
+
+keys_app = typer.Typer(
+    name="keys",
+    help="Khóa ký mã truy cập / the embedded issuer's signing keys (docs/identity.md).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.add_typer(keys_app, name="keys")
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
+_UNIT_S = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> timedelta:
+    """``90``, ``90s``, ``15m``, ``2h``, ``7d`` → a timedelta.
+
+    Raises:
+        typer.BadParameter: on anything else (exit code 2).
+    """
+    match = _DURATION.match(text)
+    if match is None:
+        raise typer.BadParameter(f"{text!r}: dùng / use e.g. 90s, 15m, 2h, 7d")
+    return timedelta(seconds=int(match[1]) * _UNIT_S[match[2]])
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """Liệt kê khóa / list the keys: kid, algorithm, created, superseded, signing."""
+    from services.common import jwks
+
+    try:
+        keyset = jwks.load_keyset(get_settings(), create=False)
+    except jwks.KeySetError as err:
+        _fail(err)
+    for key in keyset.keys:
+        superseded = key.superseded.isoformat() if key.superseded else "-"
+        mark = "ký/signing" if key.kid == keyset.signing else f"thay/superseded {superseded}"
+        legacy = "  (issuer.pem)" if key.legacy else ""
+        typer.echo(f"{key.kid}  {key.alg}  {key.created.isoformat()}  {mark}{legacy}")
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    alg: Annotated[str, typer.Option(help="RS256 or ES256")] = "RS256",
+) -> None:
+    """Thêm khóa mới để ký / add a new signing key; older keys keep verifying until retired."""
+    from services.common import jwks
+
+    try:
+        key = jwks.rotate(get_settings(), alg=alg)
+    except jwks.KeySetError as err:
+        _fail(err)
+    typer.echo(f"Khóa ký mới / new signing key: {key.kid} ({key.alg})")
+
+
+@keys_app.command("retire")
+def keys_retire(
+    older_than: Annotated[
+        str | None,
+        typer.Option(help="Remove keys superseded at least this long ago (90s, 15m, 2h, 7d)"),
+    ] = None,
+    kid: Annotated[list[str] | None, typer.Option(help="Remove this key (repeat)")] = None,
+) -> None:
+    """Gỡ khóa cũ / remove old keys: their tokens are refused from then on."""
+    from services.common import jwks
+
+    if older_than is None and not kid:
+        raise typer.BadParameter("--older-than or --kid is required")
+    age = parse_duration(older_than) if older_than is not None else None
+    try:
+        gone = jwks.retire(get_settings(), older_than=age, kids=frozenset(kid or []))
+    except jwks.KeySetError as err:
+        _fail(err)
+    typer.echo(f"Đã gỡ / removed: {', '.join(gone) if gone else '-'}")

@@ -1,6 +1,6 @@
 """``woms export INPUT.json --out FILE.xlsx|FILE.pdf`` — Excel/PDF exports of the records.
 
-The input is one JSON record (shapes in ``services/reporting/exports/schemas.py`` and
+The input is one JSON record (shapes in ``services/common/exports/schemas.py`` and
 ``docs/exports.md``); the format of each ``--out`` follows its suffix. Bad input exits with
 code 2, names file, line and column, and writes nothing.
 """
@@ -21,9 +21,9 @@ def export(
 ) -> None:
     """Xuất Excel/PDF / export a record (phiếu, danh sách, báo cáo) to .xlsx and/or .pdf."""
     from services.common.errors import InputError
-    from services.reporting.exports import FORMATS
-    from services.reporting.exports import export as render
-    from services.reporting.exports.loading import load_record
+    from services.common.exports import FORMATS
+    from services.common.exports import export as render
+    from services.common.exports.loading import load_record
 
     formats = []
     for path in out:

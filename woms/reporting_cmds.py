@@ -51,8 +51,10 @@ def consume(
     ] = 10.0,
 ) -> None:
     """Apply the tenants' events to the read models until stopped (SIGINT / SIGTERM)."""
+    from services.common.telemetry import setup_telemetry
     from services.reporting.consumer import TOPIC_PATTERN, ReportingConsumer
     from services.reporting.database import reporting_engine
+    from services.reporting.tracing import observe_lag
 
     stop = threading.Event()
 
@@ -61,17 +63,22 @@ def consume(
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    setup_telemetry("reporting-consumer")  # WOMS_TELEMETRY (docs/telemetry.md)
     consumer = ReportingConsumer(
         reporting_engine(), _bootstrap(), group_id=group, pattern=pattern or TOPIC_PATTERN
     )
+    last_lag: dict[tuple[str, int], int] = {}
+    observe_lag(lambda: last_lag)  # woms.reporting.consumer.lag, refreshed below after each batch
     typer.echo(f"Đang nhận sự kiện / consuming as group {group}")
     try:
         idle, last_report = 0, 0.0
         while not stop.is_set():
             n = consumer.poll_once(timeout_ms=1000)
+            if n:
+                last_lag = consumer.lag()
             if n and time.monotonic() - last_report >= report_every:
                 last_report = time.monotonic()
-                lag = sum(consumer.lag().values())
+                lag = sum(last_lag.values())
                 typer.echo(f"  {dict(consumer.outcomes)}; lag {lag}")
             idle = idle + 1 if n == 0 and consumer.caught_up() else 0
             if until_caught_up and idle >= 2:

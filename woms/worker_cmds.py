@@ -30,11 +30,13 @@ def worker(
     from services.common import tenancy
     from services.common.db import transaction
     from services.common.settings import get_settings
+    from services.common.telemetry import setup_telemetry
     from services.evaluation.clients import HttpSources
     from services.evaluation.cycle_settings import calendar_of
     from services.evaluation.signals import temporal_address
 
     settings = get_settings()
+    setup_telemetry("worker", settings)  # WOMS_TELEMETRY (docs/telemetry.md)
     try:
         tenancy.validate_code(tenant)
         with transaction(tenancy.registry_engine()) as session:
@@ -67,12 +69,15 @@ def worker(
 async def _run(address: str, namespace: str, sources: object, task_queue: str) -> None:
     from temporalio.client import Client
 
+    from services.common.telemetry import temporal_interceptors
     from services.evaluation.clients import HttpSources
     from services.evaluation.worker import cycle_worker
 
     assert isinstance(sources, HttpSources)
     try:
-        client = await Client.connect(address, namespace=namespace)
+        client = await Client.connect(
+            address, namespace=namespace, interceptors=temporal_interceptors()
+        )  # the worker traces with the client's TracingInterceptor (docs/telemetry.md)
     except RuntimeError as exc:  # temporalio raises RuntimeError when it cannot connect
         raise ConnectionError(str(exc)) from exc
     # Ctrl-C / SIGTERM end the worker gracefully (``async with`` shuts it down and waits for

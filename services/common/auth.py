@@ -1,37 +1,70 @@
 """Bearer tokens: who is calling, for which tenant, with which roles.
 
-Tokens are JWTs signed RS256. In embedded mode a local issuer keeps its key pair under
-``$WOMS_HOME/keys/`` (created on first use) and ``woms dev token`` issues tokens; in production
-the verifier is pointed at the identity provider's key (issue 9 adds JWKS and rotation).
+Tokens are JWTs signed ``RS256`` or ``ES256`` whose header names the signing key (``kid``).
+
+* **Embedded issuer** (always present): :func:`issue_token` signs with the signing key of the
+  local key set under ``$WOMS_HOME/keys/`` (:mod:`services.common.jwks`: several keys, rotation
+  with ``woms dev keys rotate``, removal with ``woms dev keys retire``); the verifier looks the
+  ``kid`` up in the local JWKS. Services use it for their own calls (``system:<service>``).
+* **OIDC issuer** (production, settings ``OIDC_ISSUER``, ``OIDC_JWKS_URL`` or OIDC discovery,
+  ``OIDC_AUDIENCE``, ``OIDC_SUBJECT_CLAIM``): people's tokens come from the identity provider
+  (e.g. Keycloak federating VNeID, ``docs/identity.md``) and are checked against its JWKS,
+  fetched and cached by PyJWT's ``PyJWKClient`` (refetched once on an unknown ``kid``, so the
+  provider's rotation needs no restart). With an OIDC issuer configured the embedded issuer's
+  tokens are accepted for ``system:`` subjects only.
+
+Every token is checked for: an accepted algorithm (``RS256``/``ES256``, equal to the key's —
+``alg: none`` and HMAC with a public key as secret are refused), a known ``kid``, the issuer,
+the audience, ``exp`` and ``nbf`` with a clock skew of :data:`LEEWAY_S` seconds.
 
 Claims: ``iss``, ``aud`` (``woms``), ``sub`` (person code, or ``system:<name>`` for an
-external system), ``tenant``, ``roles`` (list), ``iat``, ``nbf``, ``exp``.
+external system or a service), ``tenant``, ``roles`` (list), ``iat``, ``nbf``, ``exp``.
 
 Roles used by the policies: ``staff`` (everyone), ``tenant_admin`` (a province's
 administrators), ``central`` (a central body reading across units), ``system`` (an external
-system feeding key-result data).
+system feeding key-result data), ``service`` (another WOMS service).
 """
 
 from __future__ import annotations
 
+import json
+import threading
 import time
+import urllib.request
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import Any
 
 import jwt
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt import PyJWK, PyJWKClient
 
+from services.common import jwks
 from services.common.settings import Settings, get_settings
 
 ISSUER = "woms-embedded"
 AUDIENCE = "woms"
 ALGORITHM = "RS256"
+"""Algorithm of a new key set's first key (``woms dev keys rotate --alg`` may choose ES256)."""
+ALGORITHMS = jwks.ALGORITHMS
 LEEWAY_S = 30
+"""Clock skew tolerated on ``exp``, ``nbf`` and ``iat`` (seconds)."""
+
+JWKS_CACHE_S = 300
+"""How long a fetched OIDC JWKS is reused before it is fetched again (seconds)."""
+JWKS_REFETCH_COOLDOWN_S = 5.0
+"""An unknown ``kid`` makes the client fetch the JWKS again, at most once per this many seconds
+(a flood of forged kids cannot hammer the provider; a provider's new key is picked up within it)."""
+FETCH_TIMEOUT_S = 5.0
+
+_EMBEDDED_REQUIRED = ["exp", "nbf", "iat", "sub", "aud", "iss"]
+_OIDC_REQUIRED = ["exp", "iat", "aud", "iss"]  # Keycloak omits nbf; checked when present
 
 
 class AuthError(Exception):
-    """The token is missing, malformed, expired, or not signed by the issuer."""
+    """The token is missing, malformed, expired, or not signed by a trusted issuer."""
+
+
+class IdentityProviderUnavailable(AuthError):
+    """The OIDC issuer's JWKS (or discovery document) could not be fetched."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,42 +80,22 @@ class Principal:
         return self.subject.startswith("system:")
 
 
-def _key_paths(settings: Settings) -> tuple[Path, Path]:
-    folder = settings.woms_home / "keys"
-    return folder / "issuer.pem", folder / "issuer.pub.pem"
-
-
-def _ensure_keys(settings: Settings) -> tuple[bytes, bytes]:
-    private_path, public_path = _key_paths(settings)
-    if not private_path.exists():
-        private_path.parent.mkdir(parents=True, exist_ok=True)
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        pem = key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        public = key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-        tmp = private_path.with_suffix(".tmp")
-        tmp.write_bytes(pem)
-        tmp.chmod(0o600)
-        public_path.write_bytes(public)
-        tmp.replace(private_path)
-    return private_path.read_bytes(), public_path.read_bytes()
-
-
 def issue_token(
     tenant: str,
     subject: str,
     roles: set[str] | frozenset[str] = frozenset({"staff"}),
     *,
-    ttl_s: int = 3600,
+    ttl_s: int | None = None,
     settings: Settings | None = None,
 ) -> str:
-    """Sign a token with the embedded issuer's key (created on first use)."""
-    private, _ = _ensure_keys(settings or get_settings())
+    """Sign a token with the embedded issuer's signing key (the key set is created on first
+    use); its header carries the key's ``kid``. ``ttl_s`` defaults to ``TOKEN_TTL_S``.
+
+    Raises:
+        services.common.jwks.KeySetError: the key set cannot be read or created.
+    """
+    settings = settings or get_settings()
+    key = jwks.load_keyset(settings).signing_key
     now = int(time.time())
     claims = {
         "iss": ISSUER,
@@ -92,31 +105,141 @@ def issue_token(
         "roles": sorted(roles),
         "iat": now,
         "nbf": now,
-        "exp": now + ttl_s,
+        "exp": now + (settings.token_ttl_s if ttl_s is None else ttl_s),
     }
-    return jwt.encode(claims, private, algorithm=ALGORITHM)
+    return jwt.encode(claims, key.private_key, algorithm=key.alg, headers={"kid": key.kid})
 
 
 def verify_token(token: str, *, settings: Settings | None = None) -> Principal:
-    """Check signature (RS256 only), issuer, audience, expiry and not-before.
+    """Check the signature against the issuer's JWKS, then issuer, audience, expiry and
+    not-before; see the module docstring for which issuer is trusted for what.
 
     Raises:
-        AuthError: with the reason.
+        AuthError: with the reason (:class:`IdentityProviderUnavailable` when the OIDC
+            issuer's keys cannot be fetched).
     """
-    _, public = _ensure_keys(settings or get_settings())
+    settings = settings or get_settings()
+    try:  # parsing is not free (PyJWT checks each character): once here, once verified
+        if settings.oidc_issuer is None:
+            header, issuer = jwt.get_unverified_header(token), ISSUER  # checked when verified
+        else:
+            unverified = jwt.decode_complete(token, options={"verify_signature": False})
+            header, issuer = unverified["header"], unverified["payload"].get("iss")
+    except jwt.PyJWTError as exc:
+        raise AuthError(str(exc)) from exc
+    alg, kid = header.get("alg"), header.get("kid")
+    if alg not in ALGORITHMS:
+        raise AuthError(f"algorithm {alg!r} not accepted")
+    if kid is not None and not isinstance(kid, str):
+        raise AuthError("kid must be a string")
+    if settings.oidc_issuer is not None and issuer == settings.oidc_issuer:
+        return _verify_oidc(token, alg, settings)
+    if issuer != ISSUER:
+        raise AuthError(f"unknown issuer {issuer!r}")
+    principal = _verify_embedded(token, alg, kid, settings)
+    if settings.oidc_issuer is not None and not principal.is_system:
+        raise AuthError("embedded issuer's tokens are for services only when OIDC_ISSUER is set")
+    return principal
+
+
+def _decode(
+    token: str, key: PyJWK, alg: str, *, issuer: str, audience: str, require: list[str]
+) -> dict[str, Any]:
+    """Verify with ``key`` only under the key's own algorithm (no RS/HS/ES confusion)."""
+    if key.algorithm_name != alg:
+        raise AuthError(f"algorithm {alg} does not match the key ({key.algorithm_name})")
     try:
-        claims = jwt.decode(
+        return jwt.decode(
             token,
-            public,
-            algorithms=[ALGORITHM],
-            audience=AUDIENCE,
-            issuer=ISSUER,
+            key.key,
+            algorithms=[alg],
+            audience=audience,
+            issuer=issuer,
             leeway=LEEWAY_S,
-            options={"require": ["exp", "nbf", "iat", "sub", "aud", "iss"]},
+            options={"require": require},
         )
     except jwt.PyJWTError as exc:
         raise AuthError(str(exc)) from exc
-    tenant, roles = claims.get("tenant"), claims.get("roles", [])
+
+
+def _principal(claims: dict[str, Any], subject_claim: str) -> Principal:
+    tenant, roles, subject = (
+        claims.get("tenant"),
+        claims.get("roles", []),
+        claims.get(subject_claim),
+    )
     if not isinstance(tenant, str) or not isinstance(roles, list):
         raise AuthError("token lacks tenant or roles")
-    return Principal(tenant=tenant, subject=str(claims["sub"]), roles=frozenset(map(str, roles)))
+    if not isinstance(subject, str) or not subject:
+        raise AuthError(f"token lacks {subject_claim}")
+    return Principal(tenant=tenant, subject=subject, roles=frozenset(map(str, roles)))
+
+
+def _verify_embedded(token: str, alg: str, kid: str | None, settings: Settings) -> Principal:
+    try:
+        key = jwks.local_key(kid, settings)
+    except jwks.KeySetError as exc:
+        raise AuthError(str(exc)) from exc
+    if key is None:
+        raise AuthError(f"unknown kid {kid!r}" if kid is not None else "token has no kid")
+    claims = _decode(token, key, alg, issuer=ISSUER, audience=AUDIENCE, require=_EMBEDDED_REQUIRED)
+    return _principal(claims, "sub")
+
+
+_clients: dict[str, PyJWKClient] = {}
+_discovered: dict[str, str] = {}
+_clients_lock = threading.Lock()
+
+
+def _jwks_url(settings: Settings) -> str:
+    """``OIDC_JWKS_URL``, or the ``jwks_uri`` of ``<OIDC_ISSUER>/.well-known/openid-configuration``
+    (OpenID Connect Discovery 1.0 §4), fetched once per process."""
+    if settings.oidc_jwks_url is not None:
+        return settings.oidc_jwks_url
+    issuer = str(settings.oidc_issuer)
+    with _clients_lock:
+        if issuer in _discovered:
+            return _discovered[issuer]
+    where = issuer.rstrip("/") + "/.well-known/openid-configuration"
+    try:
+        with urllib.request.urlopen(where, timeout=FETCH_TIMEOUT_S) as answer:
+            uri = json.load(answer).get("jwks_uri")
+    except (OSError, ValueError) as exc:
+        raise IdentityProviderUnavailable(f"OIDC discovery at {where} failed: {exc}") from exc
+    if not isinstance(uri, str):
+        raise IdentityProviderUnavailable(f"{where} names no jwks_uri")
+    with _clients_lock:
+        _discovered[issuer] = uri
+    return uri
+
+
+def _client(url: str) -> PyJWKClient:
+    with _clients_lock:
+        client = _clients.get(url)
+        if client is None:
+            client = _clients[url] = PyJWKClient(
+                url,
+                cache_keys=True,
+                lifespan=JWKS_CACHE_S,
+                timeout=FETCH_TIMEOUT_S,
+                cooldown_duration=JWKS_REFETCH_COOLDOWN_S,
+            )
+        return client
+
+
+def _verify_oidc(token: str, alg: str, settings: Settings) -> Principal:
+    try:
+        key = _client(_jwks_url(settings)).get_signing_key_from_jwt(token)
+    except jwt.PyJWKClientConnectionError as exc:
+        raise IdentityProviderUnavailable(str(exc)) from exc
+    except jwt.PyJWTError as exc:  # unknown kid, bad JWKS
+        raise AuthError(str(exc)) from exc
+    claims = _decode(
+        token,
+        key,
+        alg,
+        issuer=str(settings.oidc_issuer),
+        audience=settings.oidc_audience,
+        require=_OIDC_REQUIRED,
+    )
+    return _principal(claims, settings.oidc_subject_claim)

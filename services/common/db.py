@@ -6,7 +6,9 @@
 * :func:`transaction` — a session inside one transaction: committed when the block ends,
   rolled back on any exception. Use cases (``service.py``) never commit; the caller that owns
   the unit of work (an API request, a CLI command, an activity) opens the transaction;
-* :func:`migrate` — run a service's Alembic migrations up to ``head``.
+* :func:`migrate` — run a service's Alembic migrations up to ``head``;
+* :func:`unavailable` — whether an error means the database cannot be reached right now (the
+  APIs answer 503 with ``Retry-After``, :mod:`services.common.web`; ``docs/faults.md``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -111,3 +114,24 @@ def migrate(engine: Engine, migrations: Path, revision: str = "head") -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+
+
+def unavailable(error: BaseException) -> bool:
+    """Whether ``error`` means the database cannot be reached *now* (retrying later may work).
+
+    True for: a connection found dead or lost mid-statement (``connection_invalidated``), a
+    PostgreSQL ``OperationalError`` (server down, refusing connections, shutting down,
+    cancelled), an exhausted connection pool (``sqlalchemy.exc.TimeoutError``), and SQLite's
+    "database is locked" after the busy timeout. False for everything else (constraint
+    violations, bad SQL, missing tables: those are bugs or bad input, not outages).
+    """
+    if isinstance(error, sa_exc.TimeoutError):
+        return True
+    if not isinstance(error, sa_exc.DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    if not isinstance(error, sa_exc.OperationalError):
+        return False
+    origin = type(error.orig).__module__
+    return origin.startswith("psycopg") or "database is locked" in str(error.orig)

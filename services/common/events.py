@@ -3,6 +3,10 @@
 Every event carries its tenant (extension attribute ``tenant``) and a type of the form
 ``vn.woms.<service>.<entity>.<action>.v<version>``, e.g. ``vn.woms.planning.objective.approved.v1``.
 The payload (``data``) is JSON. Consumers apply each event id once.
+
+An event recorded inside a trace also carries ``traceparent`` (and ``tracestate`` when there
+is one): the CloudEvents Distributed Tracing extension, W3C Trace Context values; both are left
+out of the JSON when absent (:mod:`services.common.telemetry`).
 """
 
 from __future__ import annotations
@@ -43,6 +47,9 @@ class CloudEvent(BaseModel):
     datacontenttype: str = "application/json"
     tenant: str
     data: dict[str, Any]
+    #: CloudEvents Distributed Tracing extension (W3C ``traceparent`` / ``tracestate``)
+    traceparent: str | None = Field(default=None, exclude_if=lambda v: v is None)
+    tracestate: str | None = Field(default=None, exclude_if=lambda v: v is None)
 
     @classmethod
     def of(

@@ -6,14 +6,21 @@ Each service declares the table in its own metadata with :func:`outbox_table`; u
 test) publishes unpublished rows in sequence order, keyed by aggregate id so each aggregate's
 events stay ordered in one partition, and marks them published only after the broker
 acknowledged them.
+
+Tracing (:mod:`services.common.telemetry`): :func:`record` stores the current trace context in
+the event (``traceparent``); :func:`relay_once` sends each traced event in a producer span, a
+child of that context, whose own context travels in the Kafka headers (``traceparent``,
+``baggage`` with the tenant), so the consumer's span joins the same trace.
 """
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
+from opentelemetry import baggage, trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -24,12 +31,14 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    func,
     insert,
     select,
     update,
 )
 from sqlalchemy.orm import Session
 
+from services.common import telemetry
 from services.common.events import CloudEvent, topic_for
 
 OUTBOX = "outbox"
@@ -58,7 +67,12 @@ def outbox_table(metadata: MetaData) -> Table:
 
 
 def record(session: Session, table: Table, event: CloudEvent) -> None:
-    """Add ``event`` to the outbox within ``session``'s current transaction."""
+    """Add ``event`` to the outbox within ``session``'s current transaction; inside a trace,
+    the stored event carries its ``traceparent`` (CloudEvents Distributed Tracing)."""
+    if event.traceparent is None:
+        traceparent, tracestate = telemetry.current_traceparent()
+        if traceparent is not None:
+            event = event.model_copy(update={"traceparent": traceparent, "tracestate": tracestate})
     session.execute(
         insert(table).values(
             event_id=event.id,
@@ -73,7 +87,9 @@ def record(session: Session, table: Table, event: CloudEvent) -> None:
 class Producer(Protocol):
     """The part of ``kafka.KafkaProducer`` the relay uses."""
 
-    def send(self, topic: str, value: bytes, key: bytes) -> object: ...
+    def send(
+        self, topic: str, value: bytes, key: bytes, headers: list[tuple[str, bytes]] | None = None
+    ) -> object: ...
 
     def flush(self, timeout: float | None = None) -> None: ...
 
@@ -87,6 +103,12 @@ def pending(session: Session, table: Table, limit: int = 500) -> list[CloudEvent
         .limit(limit)
     ).scalars()
     return [CloudEvent.model_validate_json(body) for body in rows]
+
+
+def backlog(session: Session, table: Table) -> int:
+    """How many events are waiting to be relayed (the ``woms.outbox.backlog`` gauge)."""
+    count = select(func.count()).select_from(table).where(table.c.published_at.is_(None))
+    return int(session.execute(count).scalar_one())
 
 
 def relay_once(engine: Engine, table: Table, producer: Producer, limit: int = 500) -> int:
@@ -105,19 +127,22 @@ def relay_once(engine: Engine, table: Table, producer: Producer, limit: int = 50
         events = pending(session, table, limit)
     if not events:
         return 0
+    spans = _ProducerSpans()
     futures = [
         producer.send(
             topic_for(e.tenant, e.service),
             value=e.model_dump_json().encode(),
             key=e.subject.encode(),
+            **spans.start(e),
         )
         for e in events
     ]
-    producer.flush(timeout=30)
-    for future in futures:
-        get = getattr(future, "get", None)
-        if get is not None:
-            get(timeout=30)  # raises when the broker refused
+    with spans:
+        producer.flush(timeout=30)
+        for future in futures:
+            get = getattr(future, "get", None)
+            if get is not None:
+                get(timeout=30)  # raises when the broker refused
     with Session(engine) as session, session.begin():
         session.execute(
             update(table)
@@ -130,3 +155,50 @@ def relay_once(engine: Engine, table: Table, producer: Producer, limit: int = 50
 def decode(message_value: bytes) -> CloudEvent:
     """A CloudEvent from a Kafka message value."""
     return CloudEvent.model_validate(json.loads(message_value))
+
+
+class _ProducerSpans:
+    """The relay's producer spans: one per traced event (``send <topic>``, kind PRODUCER, a
+    child of the event's ``traceparent``), ended when the broker acknowledged (or refused:
+    status ERROR). Events without ``traceparent`` are sent without span or headers."""
+
+    def __init__(self) -> None:
+        self._spans: list[Any] = []
+
+    def start(self, event: CloudEvent) -> dict[str, Any]:
+        """Start ``event``'s span; the ``send`` keyword arguments carrying its context."""
+        if event.traceparent is None:
+            return {}
+        topic = topic_for(event.tenant, event.service)
+        parent = telemetry.context_of_traceparent(event.traceparent, event.tracestate)
+        span = telemetry.get_tracer(__name__).start_span(
+            f"send {topic}",
+            context=parent,
+            kind=SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.operation.type": "send",
+                "messaging.destination.name": topic,
+                "messaging.kafka.message.key": event.subject,
+                "cloudevents.event_id": event.id,
+                "cloudevents.event_type": event.type,
+                telemetry.TENANT_ATTRIBUTE: event.tenant,
+            },
+        )
+        self._spans.append(span)
+        ctx = baggage.set_baggage(
+            telemetry.TENANT_ATTRIBUTE, event.tenant, trace.set_span_in_context(span, parent)
+        )
+        return {"headers": telemetry.kafka_headers(ctx)}
+
+    def __enter__(self) -> _ProducerSpans:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, _: Any
+    ) -> None:
+        for span in self._spans:
+            if error is not None:
+                span.record_exception(error)
+                span.set_status(Status(StatusCode.ERROR, type(error).__name__))
+            span.end()

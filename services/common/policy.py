@@ -234,12 +234,13 @@ def _jsonable(value: object) -> Any:
 
 def policy_engine(settings: Settings | None = None, *, upload: bool = True) -> PolicyEvaluator:
     """The engine the settings ask for: :class:`OpaEngine` when ``OPA_URL`` is set (policies
-    uploaded unless ``upload=False``), else a new :class:`PolicyEngine` (one per thread).
+    uploaded unless ``upload=False`` or ``OPA_UPLOAD=false``, e.g. when the server loads them
+    as a bundle), else a new :class:`PolicyEngine` (one per thread).
 
     Raises:
         ValueError, PolicyUnavailable, PolicyError: as :class:`OpaEngine` (OPA only).
     """
     settings = settings or get_settings()
     if settings.opa_url:
-        return OpaEngine(settings.opa_url, upload=upload)
+        return OpaEngine(settings.opa_url, upload=upload and settings.opa_upload)
     return PolicyEngine()

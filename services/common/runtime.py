@@ -74,6 +74,7 @@ class Component(BaseModel):
     pid: int | None = None
     binary: str | None = None
     log: str | None = None
+    ui: str | None = None  # Temporal Web UI URL when started with ``up(ui=True)``
 
 
 class RuntimeState(BaseModel):
@@ -125,11 +126,13 @@ def temporal_test_server_path() -> str:
     return _venv_binary("temporal-test-server")
 
 
-def _argv(name: Name, binary: str, port: int, home: Path) -> list[str]:
-    """Command line of an embedded component listening on ``127.0.0.1:port``."""
+def _argv(name: Name, binary: str, port: int, home: Path, ui_port: int | None = None) -> list[str]:
+    """Command line of an embedded component listening on ``127.0.0.1:port`` (Temporal's Web
+    UI on ``ui_port`` when given, else headless)."""
     if name == "temporal":
+        ui = ["--headless"] if ui_port is None else ["--ui-ip", LOOPBACK, "--ui-port", str(ui_port)]
         return [
-            binary, "server", "start-dev", "--headless", "--ip", LOOPBACK,
+            binary, "server", "start-dev", *ui, "--ip", LOOPBACK,
             "--port", str(port), "--db-filename", str(home / "temporal.db"),
             "--log-level", "warn",
         ]  # fmt: skip
@@ -156,7 +159,7 @@ def _listening(port: int) -> bool:
     return True
 
 
-def _start(name: Name, home: Path, timeout_s: float) -> Component:
+def _start(name: Name, home: Path, timeout_s: float, ui: bool = False) -> Component:
     """Start ``name`` on a free port and wait until it answers a round-trip.
 
     An early exit (typically the port taken meanwhile) is retried twice on a new port.
@@ -168,10 +171,13 @@ def _start(name: Name, home: Path, timeout_s: float) -> Component:
     log = home / "logs" / f"{name}.log"
     for _attempt in range(3):
         port = free_port(LOOPBACK)
-        proc = spawn(_argv(name, binary, port, home), log)
+        ui_port = free_port(LOOPBACK) if ui and name == "temporal" else None
+        proc = spawn(_argv(name, binary, port, home, ui_port), log)
         component = Component(
             name=name, address=f"{LOOPBACK}:{port}", pid=proc.pid, binary=binary, log=str(log)
         )
+        if ui_port is not None:
+            component.ui = f"http://{LOOPBACK}:{ui_port}"
         deadline = time.monotonic() + timeout_s
         try:
             while not (_listening(port) and _answers(component)):
@@ -252,12 +258,15 @@ def _stop(component: Component, grace_s: float = 15.0) -> str:
     return stop(component.pid, component.binary, grace_s)
 
 
-def up(settings: Settings | None = None, start_timeout_s: float = 60.0) -> RuntimeState:
+def up(
+    settings: Settings | None = None, start_timeout_s: float = 60.0, ui: bool = False
+) -> RuntimeState:
     """Start the embedded components that are not running, record and return the state.
 
     Healthy recorded components are kept (``up`` twice is a no-op); external ones (set
     in the settings) are recorded with their address and not started. What this call
-    started is stopped again if a later component fails.
+    started is stopped again if a later component fails. With ``ui`` a Temporal dev server
+    started here also serves its Web UI (``Component.ui``).
 
     Raises:
         RuntimeStartError: a component exited or did not answer in ``start_timeout_s`` s.
@@ -281,7 +290,7 @@ def up(settings: Settings | None = None, start_timeout_s: float = 60.0) -> Runti
                 if address is not None:
                     components[name] = Component(name=name, address=address, external=True)
                 else:
-                    components[name] = _start(name, home, start_timeout_s)
+                    components[name] = _start(name, home, start_timeout_s, ui)
                     started.append(components[name])
         except BaseException:
             for component in started:

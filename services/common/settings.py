@@ -11,9 +11,15 @@ Environment variables (all optional):
 * ``DATABASE_URL`` — SQLAlchemy URL *template* with ``{home}``, ``{tenant}`` and
   ``{service}`` placeholders; default one SQLite file per tenant and service.
 * ``OPA_URL`` — base URL of an external OPA server; unset means embedded regorus.
+* ``OPA_UPLOAD`` — ``false`` when that server loads the policies itself (a bundle, as the
+  OPA sidecar of ``infra/k8s`` does); default ``true``: the services upload them.
 * ``PLANNING_URL`` — base URL of the planning API that other services call
   (default ``http://127.0.0.1:8101``, where ``woms serve planning`` listens).
 * ``EVIDENCE_MAX_MB`` — default size limit of one evidence file (a tenant may set its own).
+* ``OIDC_ISSUER``, ``OIDC_JWKS_URL``, ``OIDC_AUDIENCE`` (default ``woms``),
+  ``OIDC_SUBJECT_CLAIM`` (default ``sub``) — bearer tokens of people are verified against that
+  identity provider's JWKS; unset means the embedded issuer (``services/common/auth.py``,
+  ``docs/identity.md``). ``TOKEN_TTL_S`` — default lifetime of issued tokens (3600).
 """
 
 from __future__ import annotations
@@ -55,8 +61,14 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("DATABASE_URL", "database_url_template"),
     )
     opa_url: str | None = None
+    opa_upload: bool = True
     planning_url: str = "http://127.0.0.1:8101"
     evidence_max_mb: int = 20
+    oidc_issuer: str | None = None  # identity: services/common/auth.py, docs/identity.md
+    oidc_jwks_url: str | None = None
+    oidc_audience: str = "woms"
+    oidc_subject_claim: str = "sub"
+    token_ttl_s: int = Field(default=3600, gt=0)
 
     @field_validator("woms_home")
     @classmethod
@@ -64,7 +76,9 @@ class Settings(BaseSettings):
         """Anchor a relative home on the current directory, so children see one path."""
         return value.expanduser().absolute()
 
-    @field_validator("temporal_address", "kafka_bootstrap_servers", "opa_url")
+    @field_validator(
+        "temporal_address", "kafka_bootstrap_servers", "opa_url", "oidc_issuer", "oidc_jwks_url"
+    )
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
         """Treat an empty or blank variable as unset (embedded component)."""

@@ -10,18 +10,25 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, HTTPException, Query
+from fastapi import Depends, Header, HTTPException, Path, Query, Request
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from services.common import tenancy
-from services.common.auth import AuthError, Principal, verify_token
-from services.common.db import engine_for, transaction
+from services.common.audit import ACTOR_KEY, TENANT_KEY
+from services.common.auth import AuthError, IdentityProviderUnavailable, Principal, verify_token
+from services.common.db import engine_for, transaction, unavailable
+from services.common.limits import rate_limiter_of
 from services.common.policy import PolicyEvaluator, PolicyUnavailable, policy_engine
 from services.common.settings import get_settings
 
 MAX_LIMIT = 200
 Offset = Annotated[int, Query(ge=0, le=10_000_000)]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+MAX_ROW_ID = 2**63 - 1
+"""Largest row id a database integer key holds (SQLite/PostgreSQL ``BIGINT``)."""
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
+"""A row id in a path: larger numbers are 422, not an overflow in the driver."""
 
 POLICY_UNAVAILABLE = "máy chủ chính sách không truy cập được / policy engine (OPA) unavailable"
 """Detail of the 503 answered when ``OPA_URL`` is set and the server cannot be reached."""
@@ -68,14 +75,27 @@ def policies() -> PolicyEvaluator:
         return engine
 
 
-def principal_of(authorization: Annotated[str | None, Header()] = None) -> Principal:
-    """The caller from ``Authorization: Bearer <token>``; 401 otherwise."""
+def principal_of(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> Principal:
+    """The caller from ``Authorization: Bearer <token>``; 401 otherwise; 429 with
+    ``Retry-After`` over the app's per-token rate limit (``services/common/limits.py``)."""
+    principal = _verified(authorization)
+    limiter = rate_limiter_of(request.app)
+    if limiter is not None:
+        limiter.check(principal)
+    return principal
+
+
+def _verified(authorization: str | None) -> Principal:
     if not authorization or not authorization.lower().startswith("bearer "):
         raise HTTPException(
             401, "thiếu mã truy cập / bearer token required", headers={"WWW-Authenticate": "Bearer"}
         )
     try:
         return verify_token(authorization[7:].strip())
+    except IdentityProviderUnavailable as exc:  # the OIDC provider's JWKS cannot be fetched
+        raise HTTPException(503, f"máy chủ định danh không truy cập được / {exc}") from exc
     except AuthError as exc:
         raise HTTPException(
             401,
@@ -101,7 +121,8 @@ class Context:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """The request's unit of work: committed when the block ends without error."""
-        with transaction(engine_for(self.tenant, self.service)) as session:
+        with outage_as_503(), transaction(engine_for(self.tenant, self.service)) as session:
+            session.info.update({TENANT_KEY: self.tenant, ACTOR_KEY: self.subject})  # audit
             yield session
 
     def allowed(self, action: str, resource: dict[str, Any] | None = None) -> bool:
@@ -137,6 +158,25 @@ class Context:
         }
 
 
+DATABASE_UNAVAILABLE = "cơ sở dữ liệu tạm thời không truy cập được / database unavailable"
+RETRY_AFTER_S = 5
+
+
+@contextmanager
+def outage_as_503() -> Iterator[None]:
+    """Turn a database outage (:func:`services.common.db.unavailable`) inside the block into
+    HTTP 503 with ``Retry-After`` (issue 9, faults): the transaction was rolled back, nothing
+    was acknowledged, the client may retry. Other errors pass through unchanged."""
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        if not unavailable(exc):
+            raise
+        raise HTTPException(
+            503, DATABASE_UNAVAILABLE, headers={"Retry-After": str(RETRY_AFTER_S)}
+        ) from exc
+
+
 def context_for(service: str) -> Callable[..., Context]:
     """A FastAPI dependency giving the :class:`Context` of ``/tenants/{tenant}`` requests:
     404 unless the token's tenant is ``tenant`` and the tenant is onboarded."""
@@ -144,7 +184,7 @@ def context_for(service: str) -> Callable[..., Context]:
     def context(tenant: str, principal: Annotated[Principal, Depends(principal_of)]) -> Context:
         if principal.tenant != tenant:
             raise HTTPException(404, "không tìm thấy / not found")
-        with transaction(tenancy.registry_engine()) as session:
+        with outage_as_503(), transaction(tenancy.registry_engine()) as session:
             found = tenancy.get_tenant(session, tenant)
         if found is None:
             raise HTTPException(404, "không tìm thấy / not found")

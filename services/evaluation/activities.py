@@ -27,7 +27,7 @@ from temporalio.exceptions import ApplicationError
 
 from services.common.db import engine_for, transaction
 from services.common.settings import Settings
-from services.evaluation import service
+from services.evaluation import metrics, service
 from services.evaluation.scoring import ScoringRules
 from workflows.monthly_cycle.activities import ActivityNames
 from workflows.monthly_cycle.inputs import (
@@ -79,7 +79,9 @@ class EvaluationActivities:
     def _run(self, tenant: str, use_case: Callable[..., Any], *args: Any, **kw: Any) -> Any:
         try:
             with transaction(engine_for(tenant, "evaluation", self._settings)) as session:
-                return use_case(session, tenant, *args, **kw)
+                result = use_case(session, tenant, *args, **kw)
+            metrics.step_done(tenant, use_case.__name__)  # woms.cycle.steps (metrics.py)
+            return result
         except service.EvaluationError as exc:  # a refusal does not get better on retry
             raise ApplicationError(str(exc), type="EvaluationError", non_retryable=True) from exc
 
@@ -146,7 +148,7 @@ class EvaluationActivities:
     @activity.defn(name=ActivityNames.ESCALATE)
     def escalate(self, step: PersonStep) -> str:
         relation = self._relation_of(step.tenant_id, step.period)
-        return str(
+        escalated = str(
             self._run(
                 step.tenant_id,
                 service.escalate,
@@ -158,6 +160,8 @@ class EvaluationActivities:
                 step.deadline,
             )
         )
+        metrics.late(step.tenant_id, step.step)  # woms.cycle.late (metrics.py)
+        return escalated
 
     @activity.defn(name=ActivityNames.APPLY_FALLBACK)
     def apply_fallback(self, step: PersonStep) -> None:
@@ -168,6 +172,7 @@ class EvaluationActivities:
             step.period,
             step.idempotency_key,
         )
+        metrics.late(step.tenant_id, step.step)  # woms.cycle.late (metrics.py)
 
     @activity.defn(name=ActivityNames.RECORD_NOT_EVALUATED)
     def record_not_evaluated(self, step: PersonStep) -> None:

@@ -36,7 +36,7 @@ from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any, Literal, Protocol
 
 from anyio import from_thread
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query, Request
@@ -46,6 +46,11 @@ from sqlalchemy.orm import Session
 
 from services.common import tenancy
 from services.common.db import transaction
+from services.common.exports import parse_record
+from services.common.exports.download import FILE_RESPONSES as FILES
+from services.common.exports.download import file_response
+from services.common.limits import install_limits
+from services.common.telemetry import instrument_app
 from services.common.web import Context, context_for, policies
 from services.evaluation import collective, schemas, service, signals, unit_service
 from services.evaluation import repository as repo
@@ -68,7 +73,10 @@ Period = Annotated[
 PeriodQuery = Annotated[
     str, Query(pattern=schemas.PERIOD_PATTERN, description="Kỳ đánh giá / period, YYYY-MM")
 ]
-Code = Annotated[str, Path(max_length=64)]
+Code = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]  # tenant-file codes
+ExportFormat = Annotated[
+    Literal["json", "xlsx", "pdf"], Query(alias="format", description="json | xlsx | pdf")
+]
 
 router = APIRouter(prefix="/tenants/{tenant}")
 
@@ -157,6 +165,28 @@ def _require_role(ctx: Context, action: str, *roles: str) -> None:
         raise HTTPException(403, {"action": action, "reasons": [reason]})
 
 
+def _audit_read(s: Session, ctx: Context, view: str, person: str, period: str) -> None:
+    """Append the caller's read (``view``) of another person's month to the audit chain, in the
+    request's transaction (issue 9); reading one's own month is not recorded."""
+    if person != ctx.subject:
+        subject, after = f"{person}/{period}", {"view": view}
+        service.audit_change(
+            s, ctx.tenant, "evaluation.read", "evaluation", subject, ctx.subject, None, after
+        )
+
+
+def _audit_unit_read(
+    s: Session, ctx: Context, view: str, unit: str, period: str, people: list[str]
+) -> None:
+    """As :func:`_audit_read` for a unit's list: one entry naming every other person read."""
+    others = [p for p in people if p != ctx.subject]
+    if others:
+        subject, after = f"{unit}/{period}", {"view": view, "people": others}
+        service.audit_change(
+            s, ctx.tenant, "evaluation.read", "unit", subject, ctx.subject, None, after
+        )
+
+
 def _evaluation(s: Session, person: str, period: str) -> Evaluation:
     ev = repo.evaluation_of(s, person, period)
     if ev is None:
@@ -222,6 +252,7 @@ def list_evaluations(
             for ev in repo.evaluations_of_unit(s, unit, period)
             if _may(ctx, "evaluation.read", _resource(ev), relation)
         ]
+        _audit_unit_read(s, ctx, "list", unit, period, [i.person for i in items])
     return schemas.EvaluationListOut(unit=unit, period=period, items=items)
 
 
@@ -233,6 +264,7 @@ def get_evaluation(ctx: Ctx, src: Sources, person: Code, period: Period) -> sche
     with ctx.session() as s:
         ev = _evaluation(s, person, period)
         _authorize(ctx, "evaluation.read", _resource(ev), relation)
+        _audit_read(s, ctx, "evaluation", person, period)
         return schemas.EvaluationOut(**service.snapshot(ev))
 
 
@@ -245,6 +277,7 @@ def get_history(
     with ctx.session() as s:
         ev = _evaluation(s, person, period)
         _authorize(ctx, "evaluation.read", _resource(ev), relation)
+        _audit_read(s, ctx, "history", person, period)
         return [
             schemas.HistoryEntryOut(
                 actor=h.actor, at=h.at, action=h.action, before=h.before, after=h.after
@@ -440,6 +473,7 @@ def person_workflow(
     relation = _relation(src, ctx.tenant, period)
     with ctx.session() as s:
         _authorize(ctx, "evaluation.read", _resource(_evaluation(s, person, period)), relation)
+        _audit_read(s, ctx, "workflow", person, period)
     try:
         state = from_thread.run(gw.person_state, ctx.tenant, person, period)
     except TemporalUnavailable as exc:
@@ -476,30 +510,51 @@ def get_form(ctx: Ctx, src: Sources, person: Code, period: Period) -> schemas.Fo
         return schemas.FormOut(**service.form_for(s, person, period, relation))
 
 
-@router.get("/evaluations/{person}/{period}/record", response_model=dict[str, Any])
-def get_person_record(ctx: Ctx, src: Sources, person: Code, period: Period) -> dict[str, Any]:
+@router.get("/evaluations/{person}/{period}/record", response_model=dict[str, Any], responses=FILES)
+def get_person_record(
+    ctx: Ctx, src: Sources, person: Code, period: Period, fmt: ExportFormat = "json"
+) -> Any:
     """Hồ sơ 1 / record 1 of ``001 §V.2``: the person's self-assessment form row by row (maximum,
     own and manager's points), the task result (a, b, c — d, đ, e for a head), score and
-    grades (:func:`services.evaluation.records.person_form`)."""
+    grades (:func:`services.evaluation.records.person_form`); ``format=xlsx|pdf`` answers the
+    Mẫu số 03 file (:mod:`services.common.exports`)."""
     relation = _relation(src, ctx.tenant, period)
     with ctx.session() as s:
         _authorize(ctx, "evaluation.read", _resource(_evaluation(s, person, period)), relation)
         name = _names(relation, [person])[person]
-        return service.person_record(s, person, period, relation, name)
+        record = service.person_record(s, person, period, relation, name)
+        _audit_read(s, ctx, "record", person, period)
+    if fmt == "json":
+        return record
+    return file_response(parse_record(record), fmt, f"Phiếu tự đánh giá {person} {period}")
 
 
-@router.get("/units/{unit}/records/{period}", response_model=schemas.UnitRecordsOut)
-def get_unit_records(ctx: Ctx, src: Sources, unit: Code, period: Period) -> schemas.UnitRecordsOut:
+@router.get(
+    "/units/{unit}/records/{period}", response_model=schemas.UnitRecordsOut, responses=FILES
+)
+def get_unit_records(
+    ctx: Ctx,
+    src: Sources,
+    unit: Code,
+    period: Period,
+    fmt: ExportFormat = "json",
+    record: Annotated[Literal["summary", "commendation"], Query()] = "summary",
+) -> Any:
     """Hồ sơ đánh giá / the three records of ``001 §V.2`` for the unit's month (every person's
     form, the summary list, the list proposed for commendation); allowed to whoever may
     publish the unit's results (its head, a tenant administrator). Names from the relation
-    when it has them, else codes."""
+    when it has them, else codes. ``format=xlsx|pdf`` answers one file: the summary list, or
+    the commendation list with ``record=commendation``."""
     relation = _relation(src, ctx.tenant, period)
     _authorize(ctx, "evaluation.publish", {"unit": unit, "period": period}, relation)
     with ctx.session() as s:
         people = [ev.person for ev in repo.evaluations_of_unit(s, unit, period)]
         records = service.unit_records_of(s, unit, period, relation, _names(relation, people))
-    return schemas.UnitRecordsOut(unit=unit, period=period, **records)
+        _audit_unit_read(s, ctx, "unit_records", unit, period, people)
+    if fmt == "json":
+        return schemas.UnitRecordsOut(unit=unit, period=period, **records)
+    title = "Danh sách tổng hợp" if record == "summary" else "Danh sách đề nghị khen thưởng"
+    return file_response(parse_record(records[record]), fmt, f"{title} {unit} {period}")
 
 
 @router.post("/evaluations/{person}/{period}/refresh", response_model=schemas.RefreshOut)
@@ -888,6 +943,8 @@ def create_app(
             dev server).
     """
     app = FastAPI(title="WOMS — Đánh giá (evaluation)", version="0.1.0")
+    instrument_app(app, "evaluation")  # OpenTelemetry: docs/telemetry.md
+    install_limits(app, "evaluation")  # body cap, per-token rate limit: docs/security.md
     app.state.sources = sources if sources is not None else HttpSources()
     app.state.gateway = cycle_gateway if cycle_gateway is not None else CycleGateway()
     app.include_router(router)
@@ -897,6 +954,10 @@ def create_app(
         return JSONResponse(
             status_code=exc.status, content={"field": exc.field, "reason": exc.reason}
         )
+
+    from services.common.health import readiness_router  # GET /ready (infra/k8s probes)
+
+    app.include_router(readiness_router("evaluation"))
 
     @app.get("/health")
     def health() -> dict[str, str]:

@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.common.audit import audit_tables
 from services.common.outbox import outbox_table
 
 Exact = Numeric(24, 6, asdecimal=True)
@@ -38,6 +39,7 @@ class Base(DeclarativeBase):
 
 
 outbox = outbox_table(Base.metadata)
+audit = audit_tables(Base.metadata)  # the audit chain (services/common/audit.py)
 
 
 class Evaluation(Base):

@@ -19,10 +19,12 @@ from pydantic import (
     model_validator,
 )
 
-#: ``YYYY-MM`` with a month 01–12.
-PERIOD_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+from services.common.text import Text
+
+#: ``YYYY-MM`` (years 1900–2099: no date arithmetic overflows) with a month 01–12.
+PERIOD_PATTERN = r"^(19|20)\d{2}-(0[1-9]|1[0-2])$"
 #: A collective period: a quarter ``YYYY-Qn`` or a year ``YYYY`` (``004`` Part B §I).
-COLLECTIVE_PERIOD_PATTERN = r"^\d{4}(-Q[1-4])?$"
+COLLECTIVE_PERIOD_PATTERN = r"^(19|20)\d{2}(-Q[1-4])?$"
 
 #: General-criteria points, 0–30 (``001 §II.1``), at most two decimals.
 GeneralPoints = Annotated[Decimal, Field(ge=0, le=30, decimal_places=2, allow_inf_nan=False)]
@@ -30,7 +32,7 @@ GeneralPoints = Annotated[Decimal, Field(ge=0, le=30, decimal_places=2, allow_in
 #: service, ``001 §II.1``), at most two decimals.
 RowPoints = Annotated[Decimal, Field(ge=0, le=30, decimal_places=2, allow_inf_nan=False)]
 RowCode = Annotated[str, Field(min_length=1, max_length=64)]
-Comment = Annotated[str, Field(min_length=1, max_length=4000)]
+Comment = Annotated[Text, Field(min_length=1, max_length=4000)]  # NFC, no control chars
 Code = Annotated[str, Field(min_length=1, max_length=64)]
 Grade = Literal["A", "B", "C", "D"]
 

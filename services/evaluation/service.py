@@ -4,8 +4,8 @@
 Functions take an open session inside the caller's transaction and plain data (the tasks
 ledger lines, the planning evaluator relation), and never commit. Every change of an
 evaluation writes an :class:`~services.evaluation.models.EvaluationEvent` (state before and
-after) and a CloudEvent ``vn.woms.evaluation.<entity>.<action>.v1`` in the outbox, in the
-same transaction.
+after) and a CloudEvent ``vn.woms.evaluation.<entity>.<action>.v1`` in the outbox, and
+appends it to the tenant's audit chain (:mod:`services.common.audit`), in the same transaction.
 
 Idempotency: the use cases the monthly-cycle workflow calls take its ``idempotency_key``; a
 key already applied is a no-op that returns the stored result (the ``activities`` table), so
@@ -42,13 +42,15 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from services.common import audit as audit_chain
 from services.common.events import CloudEvent
 from services.common.outbox import record
 from services.evaluation import forms
 from services.evaluation import records as unit_records
 from services.evaluation import repository as repo
 from services.evaluation.leaders import factors_of
-from services.evaluation.models import Evaluation, EvaluationEvent, FormTemplate, outbox
+from services.evaluation.metrics import scoring_timer
+from services.evaluation.models import Evaluation, EvaluationEvent, FormTemplate, audit, outbox
 from services.evaluation.scoring import (
     GENERAL_MAX,
     Grade,
@@ -149,14 +151,15 @@ def _score(
     rules: ScoringRules | None,
     leader: LeaderFactors | None = None,
 ) -> MonthlyResult:
-    return score_month(
-        _records(ledger),
-        general_score=general,
-        working_days=1,
-        days_worked=1,
-        leader=leader,
-        rules=rules,
-    )
+    with scoring_timer():  # woms.scoring.duration (metrics.py)
+        return score_month(
+            _records(ledger),
+            general_score=general,
+            working_days=1,
+            days_worked=1,
+            leader=leader,
+            rules=rules,
+        )
 
 
 def _general(value: Decimal | int | str, field: str) -> Decimal:
@@ -181,6 +184,31 @@ def _once(session: Session, key: str | None, name: str, compute: Callable[[], An
     if key is not None:
         repo.add_activity(session, key, name, result, _now())
     return result
+
+
+def audit_change(
+    session: Session,
+    tenant: str,
+    action: str,
+    kind: str,
+    object_id: str,
+    actor: str,
+    before: Any,
+    after: Any,
+) -> None:
+    """Append a change (``<entity>.<action>``) to the tenant's audit chain at commit
+    (:func:`services.common.audit.record`)."""
+    audit_chain.record(
+        session,
+        audit,
+        action=action,
+        object_kind=kind,
+        object_id=object_id,
+        before=before,
+        after=after,
+        actor=actor,
+        tenant=tenant,
+    )
 
 
 def _change(
@@ -213,6 +241,11 @@ def _change(
             subject=f"{ev.person}/{ev.period}",
             data={**after, "actor": actor, **(extra or {})},
         ),
+    )
+    audited = {**after, "details": extra} if extra else after
+    subject = f"{ev.person}/{ev.period}"
+    audit_change(
+        session, tenant, f"evaluation.{action}", "evaluation", subject, actor, before, audited
     )
     return after
 
@@ -876,6 +909,7 @@ def install_templates(
             counts["form.unchanged"] += 1
             continue
         action = "created" if row is None else "replaced"
+        previous = None if row is None else row.content
         if row is None:
             row = FormTemplate(kind=template.kind, effective_from=template.effective_from)
             session.add(row)
@@ -894,6 +928,17 @@ def install_templates(
                 subject=f"{template.kind}/{template.effective_from.isoformat()}",
                 data={**data, "actor": actor},
             ),
+        )
+        subject = f"{template.kind}/{template.effective_from.isoformat()}"
+        audit_change(
+            session,
+            tenant,
+            f"form_template.{action}",
+            "form_template",
+            subject,
+            actor,
+            previous,
+            data,
         )
     return counts
 

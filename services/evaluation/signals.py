@@ -33,6 +33,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from services.common import runtime
 from services.common.settings import Settings, get_settings
+from services.common.telemetry import temporal_interceptors
 from services.common.tenancy import namespace_of
 from workflows.monthly_cycle.inputs import (
     DEFAULT_SHARD_SIZE,
@@ -131,7 +132,8 @@ class CycleGateway:
             raise TemporalUnavailable("no Temporal address (TEMPORAL_ADDRESS or woms dev up)")
         try:
             client = await asyncio.wait_for(
-                Client.connect(address, namespace=namespace), self._timeout.total_seconds()
+                Client.connect(address, namespace=namespace, interceptors=temporal_interceptors()),
+                self._timeout.total_seconds(),
             )
         except (TimeoutError, RuntimeError, RPCError) as exc:
             raise TemporalUnavailable(f"{address}: {exc}") from exc

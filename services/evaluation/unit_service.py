@@ -348,6 +348,7 @@ def decide_unit(
             "demoted": dict(sorted(scope_of.items())),
         }
         row = repo.unit_decision(session, unit, period)
+        previous = None if row is None else row.result
         if row is None:
             row = UnitDecision(unit=unit, period=period)
             session.add(row)
@@ -355,6 +356,10 @@ def decide_unit(
         row.decided_by, row.decided_at = actor, svc._now()
         session.flush()
         _event(session, tenant, "unit", "decided", f"{unit}/{period}", {**result, "actor": actor})
+        subject = f"{unit}/{period}"
+        svc.audit_change(
+            session, tenant, "unit.decided", "unit_decision", subject, actor, previous, result
+        )
         return result
 
     return dict(svc._once(session, idempotency_key, "decide_unit", run))
@@ -452,6 +457,17 @@ def record_collective(
         )
         data = result.as_json()
         row = repo.collective_evaluation(session, unit, period)
+        previous = None
+        if row is not None:
+            previous = {
+                "completion": row.completion,
+                "proposed_level": row.proposed_level,
+                "level": row.level,
+                "comment": row.comment,
+                "head": row.head,
+                "head_result": row.head_result,
+                "recorded_by": row.recorded_by,
+            }
         if row is None:
             row = CollectiveEvaluation(unit=unit, period=period)
             session.add(row)
@@ -475,6 +491,17 @@ def record_collective(
             "recorded_by": actor,
         }
         _event(session, tenant, "collective", "recorded", f"{unit}/{period}", out)
+        subject = f"{unit}/{period}"
+        svc.audit_change(
+            session,
+            tenant,
+            "collective.recorded",
+            "collective_evaluation",
+            subject,
+            actor,
+            previous,
+            out,
+        )
         return out
 
     return dict(svc._once(session, idempotency_key, "record_collective", run))

@@ -17,6 +17,9 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
 from services.common.errors import InputError
+from services.common.limits import install_limits
+from services.common.telemetry import instrument_app
+from services.common.text import Text
 from services.common.web import Context, Limit, Offset, context_for
 from services.planning import excel, schemas, service
 from services.planning import repository as repo
@@ -56,7 +59,7 @@ def list_units(
     limit: Limit = 50,
     axis: str | None = None,
     parent: str | None = None,
-    q: Annotated[str | None, Query(max_length=100)] = None,
+    q: Annotated[Text | None, Query(max_length=100)] = None,  # NFC: services/common/text.py
 ) -> dict[str, Any]:
     """Đơn vị / org units, filtered by axis, parent unit code, or text."""
     ctx.authorize("unit.read")
@@ -88,7 +91,7 @@ def list_people(
     limit: Limit = 50,
     unit: str | None = None,
     as_of: date | None = None,
-    q: Annotated[str | None, Query(max_length=100)] = None,
+    q: Annotated[Text | None, Query(max_length=100)] = None,  # NFC: services/common/text.py
 ) -> dict[str, Any]:
     """Cán bộ / people, filtered by unit (members as of a date) or text."""
     ctx.authorize("person.read")
@@ -375,6 +378,8 @@ def push_down(ctx: Ctx, code: str, body: schemas.PushDownIn) -> list[str]:
 def create_app() -> FastAPI:
     """The planning service's FastAPI application."""
     app = FastAPI(title="WOMS — Kế hoạch (planning)", version="0.1.0")
+    instrument_app(app, "planning")  # OpenTelemetry: docs/telemetry.md
+    install_limits(app, "planning")  # body cap, per-token rate limit: docs/security.md
     app.include_router(router)
 
     @app.exception_handler(service.PlanningError)
@@ -383,6 +388,14 @@ def create_app() -> FastAPI:
             status_code=exc.status,
             content={"detail": [{"loc": ["body", exc.field], "msg": exc.reason}]},
         )
+
+    from services.common.health import readiness_router  # GET /ready (infra/k8s probes)
+
+    app.include_router(readiness_router("planning"))
+
+    from services.common.jwks import router as jwks_router  # GET /.well-known/jwks.json
+
+    app.include_router(jwks_router)
 
     @app.get("/health")
     def health() -> dict[str, str]:

@@ -8,6 +8,8 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.common.text import OptionalText
+
 T = TypeVar("T")
 
 
@@ -118,13 +120,13 @@ class PlanDetail(PlanOut):
 class Decision(BaseModel):
     """Body of a plan return: the reason is required (``004 Part A §II``)."""
 
-    reason: str | None = Field(None, max_length=2000)
+    reason: OptionalText = Field(None, max_length=2000)
 
 
 class ProgressIn(BaseModel):
     value: Decimal = Field(allow_inf_nan=False)
-    evidence: str | None = Field(None, max_length=2000)
-    note: str | None = Field(None, max_length=2000)
+    evidence: OptionalText = Field(None, max_length=2000)
+    note: OptionalText = Field(None, max_length=2000)
 
 
 class ProgressOut(_Out):
@@ -145,7 +147,7 @@ class IngestRecord(BaseModel):
     key_result: str = Field(min_length=1, max_length=64)
     value: Decimal = Field(allow_inf_nan=False)
     at: datetime | None = None
-    note: str | None = Field(None, max_length=2000)
+    note: OptionalText = Field(None, max_length=2000)
 
 
 class IngestIn(BaseModel):

@@ -240,6 +240,7 @@ def _sync_plans(
     report: SyncReport,
 ) -> None:
     links: list[tuple[Objective, str]] = []
+    touched: dict[str, Plan] = {}  # plans whose structure or values changed: plan.defined
     for p in tf.plans:
         plan, plan_outcome = _upsert(
             session,
@@ -257,8 +258,10 @@ def _sync_plans(
                 "status": p.status,
             },
         )
+        if plan_outcome != "unchanged":
+            touched[p.code] = plan
         for position, o in enumerate(p.objectives):
-            objective, _ = _upsert(
+            objective, objective_outcome = _upsert(
                 session,
                 report,
                 "objective",
@@ -275,6 +278,8 @@ def _sync_plans(
                     "progress_source": o.progress_source,
                 },
             )
+            if objective_outcome != "unchanged":
+                touched[p.code] = plan
             if o.parent_key_result:
                 links.append((objective, o.parent_key_result))
             for kr_position, k in enumerate(o.key_results):
@@ -304,6 +309,7 @@ def _sync_plans(
                     },
                 )
                 if outcome != "unchanged":
+                    touched[p.code] = plan
                     emit(
                         session,
                         tenant,
@@ -326,6 +332,68 @@ def _sync_plans(
         if objective.parent_key_result_id != parent.id:
             objective.parent_key_result_id = parent.id
             report.add("link", "updated")
+            touched[objective.plan.code] = objective.plan
+    session.flush()
+    for code, changed in touched.items():
+        emit(session, tenant, "plan", "defined", code, plan_snapshot(session, changed))
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else format(value.normalize(), "f")
+
+
+def plan_snapshot(session: Session, plan: Plan) -> dict[str, Any]:
+    """The data of ``vn.woms.planning.plan.defined.v1``: the plan with its period, owner,
+    status and every objective (with the code of the parent key result it serves) and key
+    result (spec and current value), for reporting's goal-tree read model. Decimals are exact
+    text (``"7.5"``), ``None`` when not declared."""
+    owner_unit = session.get(Unit, plan.owner_unit_id) if plan.owner_unit_id else None
+    owner_person = session.get(Person, plan.owner_person_id) if plan.owner_person_id else None
+    objectives = []
+    for o in repo.objectives_of_plan(session, plan.id):
+        parent = session.get(KeyResult, o.parent_key_result_id) if o.parent_key_result_id else None
+        objectives.append(
+            {
+                "code": o.code,
+                "title": o.title,
+                "perspective": o.perspective,
+                "breakthrough": o.breakthrough,
+                "weight": _text(o.weight),
+                "progress_source": o.progress_source,
+                "parent_key_result": parent.code if parent else None,
+                "key_results": [
+                    {
+                        "code": k.code,
+                        "title": k.title,
+                        "kind": k.kind,
+                        "unit_of_measure": k.unit_of_measure,
+                        "direction": k.direction,
+                        **{
+                            name: _text(getattr(k, name))
+                            for name in (
+                                "baseline",
+                                "target",
+                                "complete_threshold",
+                                "exceed_threshold",
+                                "fail_threshold",
+                                "weight",
+                                "current",
+                            )
+                        },
+                        "data_source": k.data_source,
+                    }
+                    for k in repo.key_results_of(session, o.id)
+                ],
+            }
+        )
+    return {
+        "plan": plan.code,
+        "owner_unit": owner_unit.code if owner_unit else None,
+        "owner_person": owner_person.code if owner_person else None,
+        "period": {"kind": plan.period_kind, "year": plan.year, "number": plan.number},
+        "status": plan.status,
+        "objectives": objectives,
+    }
 
 
 # --- plans: submit → approve | return (004 Part A §II) -----------------------------------
@@ -693,6 +761,11 @@ def _spec(session: Session, objective: Objective, seen: frozenset[int]) -> okr.O
         for child in repo.objectives_serving(session, [k.id for k in key_results])
         if child.id not in seen
     ]
+    parent = (
+        session.get(KeyResult, objective.parent_key_result_id)
+        if objective.parent_key_result_id
+        else None
+    )
     return okr.ObjectiveSpec(
         code=objective.code,
         title=objective.title,
@@ -700,6 +773,7 @@ def _spec(session: Session, objective: Objective, seen: frozenset[int]) -> okr.O
         breakthrough=objective.breakthrough,
         weight=objective.weight,
         progress_source=okr.ProgressSource(objective.progress_source),
+        parent_key_result=parent.code if parent else None,
         key_results=tuple(
             okr.KeyResultSpec(
                 code=k.code,
@@ -997,5 +1071,7 @@ def push_down(
                 "by": actor,
             },
         )
+        snapshot = plan_snapshot(session, child_plan)
+        emit(session, tenant, "plan", "defined", child_plan.code, snapshot)
         created.append(objective.code)
     return created

@@ -8,6 +8,8 @@
   the evaluator relation (``001 §II.3``, read from planning), tenant administrators and central
   bodies of the tenant; a unit's figures: its head and the people above, administrators,
   central bodies; the whole tenant: administrators and central bodies.
+  The goal tree (``/goal-tree``) and the early warnings (``/warnings``) of a month follow the
+  unit / tenant rule (:mod:`services.reporting.goals`).
 * ``/central/...`` — aggregates across units and tenants for central bodies (role
   ``central``; granted by a tenant it covers that tenant, granted by the platform tenant
   ``platform`` every tenant). No person's code or name leaves its tenant here.
@@ -35,9 +37,11 @@ from sqlalchemy import Connection, Engine
 from services.common import tenancy
 from services.common.auth import Principal, issue_token
 from services.common.db import transaction
+from services.common.limits import install_limits
 from services.common.settings import get_settings
+from services.common.telemetry import instrument_app
 from services.common.web import Context, context_for, policies, principal_of
-from services.reporting import analysis, profile, queries, schemas, service
+from services.reporting import analysis, goals, profile, queries, schemas, service
 from services.reporting.allocation import (
     DEFAULT_EXCLUDED,
     NO_TASKS,
@@ -53,8 +57,8 @@ UNGROUPED = "Chưa phân nhóm"
 
 Ctx = Annotated[Context, Depends(context_for(SERVICE))]
 PeriodQ = Annotated[str, Query(pattern=schemas.PERIOD_PATTERN, description="Kỳ / period, YYYY-MM")]
-Code = Annotated[str, Path(min_length=1, max_length=64)]
-CodeQ = Annotated[str | None, Query(min_length=1, max_length=64)]
+Code = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+CodeQ = Annotated[str | None, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
 TenantsQ = Annotated[
     list[str], Query(min_length=1, max_length=100, description="Đơn vị thuê bao / tenants")
 ]
@@ -445,6 +449,63 @@ def allocation(
     }
 
 
+TodayQ = Annotated[
+    date | None, Query(description="Ngày tính tiến độ / the day of the figures (default today)")
+]
+
+
+@tenant_router.get("/goal-tree", response_model=schemas.GoalTreeOut)
+def goal_tree(
+    ctx: Ctx,
+    request: Request,
+    source: Relations,
+    period: PeriodQ,
+    unit: CodeQ = None,
+    person: CodeQ = None,
+    today: TodayQ = None,
+) -> dict[str, Any]:
+    """Cây mục tiêu / the goal tree of the month: the plans (owned by ``unit`` or ``person`` when
+    given) whose period overlaps it, their objectives and key results with the objectives of any
+    plan serving them (``004 Phụ lục 4 §3.3``), progress, traffic light against the time elapsed
+    (``004 Phụ lục 4 §4.4``), the evaluation figure without breakthrough items (``004 Part A
+    §II``) and the four perspectives for a spider chart. Ratios are exact fractions ``p/q`` (1 =
+    100 %) with ``…_percent`` beside them.
+    """
+    _check(ctx, source, period, unit=unit, person=person)
+    day = today or date.today()
+    with reading(request) as conn:
+        return plain(goals.goal_tree(conn, ctx.tenant, period, day, unit=unit, person=person))
+
+
+@tenant_router.get("/warnings", response_model=schemas.WarningsOut)
+def early_warnings(
+    ctx: Ctx,
+    request: Request,
+    source: Relations,
+    period: PeriodQ,
+    unit: CodeQ = None,
+    person: CodeQ = None,
+    today: TodayQ = None,
+) -> dict[str, Any]:
+    """Cảnh báo sớm (``000 §IV.5``): key results of the month's plans and the month's open
+    tasks at risk — overdue, due soon with low progress, no update, projected to miss the
+    target by the linear trend of the progress log — with the tenant's thresholds and working
+    days; each warning carries its figures and a Vietnamese message."""
+    _check(ctx, source, period, unit=unit, person=person)
+    with reading(request) as conn:
+        answer = goals.early_warnings(
+            conn,
+            ctx.tenant,
+            period,
+            today or date.today(),
+            goals.WorkingDays.from_config(ctx.config),
+            unit=unit,
+            person=person,
+            warning_rules=goals.warning_rules(ctx.config),
+        )
+    return plain(answer)
+
+
 # --- central bodies ------------------------------------------------------------------------
 
 Caller = Annotated[Principal, Depends(principal_of)]
@@ -518,10 +579,19 @@ def create_app(relation_source: RelationSource | None = None) -> FastAPI:
             at ``PLANNING_URL``, :class:`HttpRelations`).
     """
     app = FastAPI(title="WOMS — Báo cáo (reporting)", version="0.1.0")
+    instrument_app(app, "reporting")  # OpenTelemetry: docs/telemetry.md
+    install_limits(app, "reporting")  # body cap, per-token rate limit: docs/security.md
     app.state.relations = relation_source or HttpRelations()
     app.state.engine = None
     app.include_router(tenant_router)
     app.include_router(central_router)
+    from services.reporting.export_api import router as exports  # imports this module
+
+    app.include_router(exports)
+
+    from services.common.health import readiness_router  # GET /ready (infra/k8s probes)
+
+    app.include_router(readiness_router("reporting"))
 
     @app.get("/health")
     def health() -> dict[str, str]:

@@ -28,6 +28,7 @@ from sqlalchemy import Engine
 from services.reporting import repository as repo
 from services.reporting.ingest import Message, apply_batch
 from services.reporting.models import LIVE, ProjectionTables
+from services.reporting.tracing import apply_spans
 
 GROUP_ID = "woms-reporting"
 
@@ -93,8 +94,13 @@ class ReportingConsumer:
         )
         self._consumer.subscribe(pattern=pattern)
 
-    def poll_once(self, timeout_ms: int = 500, max_records: int = 500) -> int:
+    def poll_once(self, timeout_ms: int = 500, max_records: int = 500, linger_ms: int = 100) -> int:
         """Fetch one batch, apply it in one transaction, then commit its offsets.
+
+        A batch is filled up to ``max_records``: after the first records arrive, it keeps
+        polling for up to ``linger_ms`` more while records keep coming (a live stream arrives
+        a few records per partition per fetch; one transaction and one offset commit per few
+        records cost more than the records themselves).
 
         Returns:
             the number of records handled (applied, ignored, parked or duplicate); 0 while a
@@ -106,14 +112,14 @@ class ReportingConsumer:
             kafka.errors.KafkaError: the offsets could not be committed; the batch is applied
                 and will be redelivered (and skipped as duplicates).
         """
-        batch = self._consumer.poll(timeout_ms=timeout_ms, max_records=max_records)
+        batch = self._fill(timeout_ms, max_records, linger_ms)
         records = [(tp, r) for tp, rs in batch.items() for r in rs]
         if not records:
             return 0
         outcomes: Counter[str] = Counter()
         try:
             messages = [Message(r.topic, r.partition, r.offset, r.value) for _, r in records]
-            with self.engine.begin() as conn:
+            with apply_spans(records), self.engine.begin() as conn:  # tracing.py
                 if self.tables is LIVE and repo.paused_by(conn, datetime.now(UTC)):
                     raise _Paused
                 outcomes.update(apply_batch(conn, self.tables, messages))
@@ -128,6 +134,26 @@ class ReportingConsumer:
         self._consumer.commit()
         self.outcomes.update(outcomes)
         return len(records)
+
+    def _fill(
+        self, timeout_ms: int, max_records: int, linger_ms: int
+    ) -> dict[TopicPartition, list[Any]]:
+        """Records by partition, in offset order: one poll, then more polls within
+        ``linger_ms`` until ``max_records`` or a poll that brings nothing."""
+        batch = self._consumer.poll(timeout_ms=timeout_ms, max_records=max_records)
+        count = sum(len(rs) for rs in batch.values())
+        deadline = time.monotonic() + linger_ms / 1000
+        while 0 < count < max_records:
+            left_ms = int((deadline - time.monotonic()) * 1000)
+            if left_ms <= 0:
+                break
+            more = self._consumer.poll(timeout_ms=left_ms, max_records=max_records - count)
+            if not more:
+                break
+            for tp, rs in more.items():
+                batch.setdefault(tp, []).extend(rs)
+                count += len(rs)
+        return batch
 
     def run(
         self,

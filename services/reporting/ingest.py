@@ -14,7 +14,6 @@ one, with far fewer round trips.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -55,7 +54,7 @@ def tenant_of_topic(topic: str) -> str | None:
 def _decode(value: bytes | None) -> CloudEvent:
     if value is None:
         raise ValueError("empty message (no value)")
-    return CloudEvent.model_validate(json.loads(value))
+    return CloudEvent.model_validate_json(value)  # one pass of pydantic-core JSON parsing
 
 
 @dataclass
@@ -70,6 +69,9 @@ class _Batch:
     changed_tasks: set[TaskKey] = field(default_factory=set)
     deltas: dict[CountKey, Counts] = field(default_factory=dict)
     evaluations: dict[EvaluationKey, dict[str, Any]] = field(default_factory=dict)
+    #: goal-tree changes in message order: ("plan", event, snapshot) / ("status", event,
+    #: (plan, status)) / ("progress", event, (key result, value))
+    goals: list[tuple[str, CloudEvent, Any]] = field(default_factory=list)
     processed: list[dict[str, Any]] = field(default_factory=list)
     parked: list[dict[str, Any]] = field(default_factory=list)
 
@@ -120,7 +122,9 @@ class _Batch:
             if kind.kind == "task":
                 key = (event.tenant, event.subject)
                 before = self.tasks.get(key)
-                after = projections.apply_task(before, event.tenant, kind.action, event.data)
+                after = projections.apply_task(
+                    before, event.tenant, kind.action, event.data, _aware(event.time)
+                )
                 if after.task != event.subject:
                     raise projections.Malformed(
                         f"data.task {after.task!r} differs from subject {event.subject!r}"
@@ -135,6 +139,18 @@ class _Batch:
                     **row,
                     "updated_at": event.time,
                 }
+            elif kind.kind == "plan":
+                snapshot = projections.plan_snapshot(event.tenant, event.data)
+                if snapshot.plan["plan"] != event.subject:
+                    raise projections.Malformed(
+                        f"data.plan {snapshot.plan['plan']!r} differs from subject "
+                        f"{event.subject!r}"
+                    )
+                self.goals.append(("plan", event, snapshot))
+            elif kind.kind == "plan_status":
+                self.goals.append(("status", event, projections.PLAN_STATUS[kind.action]))
+            elif kind.kind == "progress":
+                self.goals.append(("progress", event, projections.progress_value(event.data)))
         except (projections.Unsupported, projections.Malformed) as exc:
             return self.park(message, str(exc), event)
         outcome: Outcome = "ignored" if kind.kind == "ignored" else "applied"
@@ -182,7 +198,31 @@ def apply_batch(
     )
     repo.add_counts(conn, t, {k: d for k, d in batch.deltas.items() if not d.is_zero()})
     repo.save_evaluations(conn, t, list(batch.evaluations.values()))
+    _apply_goals(conn, t, batch.goals)
     return outcomes
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+def _apply_goals(
+    conn: Connection, t: ProjectionTables, goals: list[tuple[str, CloudEvent, Any]]
+) -> None:
+    """Write the goal-tree changes of a batch in message order (planning events are few:
+    one statement or two each)."""
+    for what, event, change in goals:
+        at = _aware(event.time)
+        if what == "plan":
+            repo.save_plan(conn, t, change, at)
+        elif what == "status":
+            # a status event of a plan defined before plan.defined existed changes nothing
+            repo.set_plan_status(conn, t, event.tenant, event.subject, change)
+        else:
+            code, value, logged = change
+            repo.add_update(
+                conn, t, event.tenant, event.id, code, value, _aware(logged) if logged else at, at
+            )
 
 
 def apply_message(conn: Connection, t: ProjectionTables, message: Message) -> Outcome:

@@ -22,6 +22,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Column,
+    Date,
     DateTime,
     Index,
     Integer,
@@ -54,6 +55,17 @@ class ProjectionTables:
             on time, late, overdue, returned (counts of tasks) and points assigned / completed.
         evaluation_facts: the latest snapshot of each person's month (step, scores, grades,
             flags).
+        goal_plans: each plan (``vn.woms.planning.plan.defined.v1`` and its status events):
+            owner unit / person, period kind / year / number and its first and last day,
+            status.
+        goal_objectives: the plans' objectives (perspective, breakthrough, weight, progress
+            source, the parent key result they serve — the goal tree's edges).
+        goal_key_results: the objectives' key results (kind, direction, baseline, target,
+            thresholds, weight).
+        key_result_values: the latest value of each key result by event time (from the plan
+            snapshots and ``vn.woms.planning.keyresult.progressed.v1``).
+        key_result_updates: the progress log (one row per ``progressed`` event: value, time),
+            for the trend of the early warnings.
     """
 
     processed: Table
@@ -61,6 +73,11 @@ class ProjectionTables:
     task_facts: Table
     task_counts: Table
     evaluation_facts: Table
+    goal_plans: Table
+    goal_objectives: Table
+    goal_key_results: Table
+    key_result_values: Table
+    key_result_updates: Table
 
     def all(self) -> tuple[Table, ...]:
         """Every table of the set, in creation order."""
@@ -70,6 +87,11 @@ class ProjectionTables:
             self.task_facts,
             self.task_counts,
             self.evaluation_facts,
+            self.goal_plans,
+            self.goal_objectives,
+            self.goal_key_results,
+            self.key_result_values,
+            self.key_result_updates,
         )
 
 
@@ -120,6 +142,10 @@ def build_tables(metadata: MetaData, suffix: str = "", *, indexes: bool = True) 
         Column("overdue", Integer, nullable=False),
         Column("returns", Integer, nullable=False),
         Column("updated_at", DateTime(timezone=True), nullable=False),
+        # for the early warnings: due date, first event (assignment) and last event times
+        Column("due_date", Date, nullable=True),
+        Column("assigned_at", DateTime(timezone=True), nullable=True),
+        Column("last_event_at", DateTime(timezone=True), nullable=True),
     )
     task_counts = Table(
         f"task_counts{suffix}",
@@ -156,7 +182,87 @@ def build_tables(metadata: MetaData, suffix: str = "", *, indexes: bool = True) 
         Column("last_action", String(32), nullable=False),
         Column("updated_at", DateTime(timezone=True), nullable=False),
     )
+    goal_plans = Table(
+        f"goal_plans{suffix}",
+        metadata,
+        Column("tenant", Tenant, primary_key=True),
+        Column("plan", Code, primary_key=True),
+        Column("owner_unit", Code, nullable=True),
+        Column("owner_person", Code, nullable=True),
+        Column("period_kind", String(8), nullable=False),
+        Column("year", Integer, nullable=False),
+        Column("number", Integer, nullable=True),
+        Column("period_start", Date, nullable=False),
+        Column("period_end", Date, nullable=False),
+        Column("status", String(16), nullable=False),
+        Column("defined_at", DateTime(timezone=True), nullable=False),
+    )
+    goal_objectives = Table(
+        f"goal_objectives{suffix}",
+        metadata,
+        Column("tenant", Tenant, primary_key=True),
+        Column("objective", Code, primary_key=True),
+        Column("plan", Code, nullable=False),
+        Column("position", Integer, nullable=False),
+        Column("title", Text, nullable=False),
+        Column("perspective", String(16), nullable=False),
+        Column("breakthrough", Integer, nullable=False),
+        Column("weight", Exact, nullable=True),
+        Column("progress_source", String(16), nullable=False),
+        Column("parent_key_result", Code, nullable=True),
+    )
+    goal_key_results = Table(
+        f"goal_key_results{suffix}",
+        metadata,
+        Column("tenant", Tenant, primary_key=True),
+        Column("key_result", Code, primary_key=True),
+        Column("objective", Code, nullable=False),
+        Column("plan", Code, nullable=False),
+        Column("position", Integer, nullable=False),
+        Column("title", Text, nullable=False),
+        Column("kind", String(8), nullable=False),
+        Column("unit_of_measure", String(50), nullable=True),
+        Column("direction", String(8), nullable=True),
+        Column("baseline", Exact, nullable=True),
+        Column("target", Exact, nullable=True),
+        Column("complete_threshold", Exact, nullable=True),
+        Column("exceed_threshold", Exact, nullable=True),
+        Column("fail_threshold", Exact, nullable=True),
+        Column("weight", Exact, nullable=True),
+        Column("data_source", String(100), nullable=True),
+    )
+    key_result_values = Table(
+        f"key_result_values{suffix}",
+        metadata,
+        Column("tenant", Tenant, primary_key=True),
+        Column("key_result", Code, primary_key=True),
+        Column("value", Exact, nullable=True),
+        Column("at", DateTime(timezone=True), nullable=False),
+    )
+    key_result_updates = Table(
+        f"key_result_updates{suffix}",
+        metadata,
+        Column("tenant", Tenant, primary_key=True),
+        Column("event_id", String(200), primary_key=True),
+        Column("key_result", Code, nullable=False),
+        Column("value", Exact, nullable=False),
+        Column("at", DateTime(timezone=True), nullable=False),
+    )
     if indexes:
+        Index("ix_goal_objectives_plan", goal_objectives.c.tenant, goal_objectives.c.plan)
+        Index(
+            "ix_goal_objectives_parent",
+            goal_objectives.c.tenant,
+            goal_objectives.c.parent_key_result,
+        )
+        Index(
+            "ix_goal_key_results_objective", goal_key_results.c.tenant, goal_key_results.c.objective
+        )
+        Index(
+            "ix_key_result_updates_key_result",
+            key_result_updates.c.tenant,
+            key_result_updates.c.key_result,
+        )
         Index(
             "ix_task_facts_period_unit", task_facts.c.tenant, task_facts.c.period, task_facts.c.unit
         )
@@ -166,7 +272,18 @@ def build_tables(metadata: MetaData, suffix: str = "", *, indexes: bool = True) 
             evaluation_facts.c.period,
             evaluation_facts.c.unit,
         )
-    return ProjectionTables(processed, dead_letters, task_facts, task_counts, evaluation_facts)
+    return ProjectionTables(
+        processed,
+        dead_letters,
+        task_facts,
+        task_counts,
+        evaluation_facts,
+        goal_plans,
+        goal_objectives,
+        goal_key_results,
+        key_result_values,
+        key_result_updates,
+    )
 
 
 metadata = MetaData()

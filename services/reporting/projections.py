@@ -11,7 +11,14 @@ Event types handled (schemas versioned; only ``v1`` is known):
   ``group`` and ``points`` are read when the event carries them.
 * ``vn.woms.evaluation.evaluation.<action>.v1`` (:func:`evaluation_row`): data is the
   evaluation's snapshot (``person, unit, period, status, score, grade, final_grade, flags…``).
-* Known but not projected yet (recorded as ``ignored``): every ``vn.woms.planning.*.v1``,
+* ``vn.woms.planning.plan.defined.v1`` (:func:`plan_snapshot`): the plan with its objectives
+  and key results (the goal tree's structure and the key results' current values);
+  ``vn.woms.planning.plan.<submitted|approved|returned>.v1`` change its status;
+  ``vn.woms.planning.keyresult.progressed.v1`` (:func:`progress_value`) sets a key result's
+  value and adds a point to its progress log.
+* Known but not projected (recorded as ``ignored``): the other ``vn.woms.planning.*.v1``
+  (``plan.created`` / ``plan.amended`` are followed by a ``plan.defined``; memberships,
+  ``keyresult.defined``, ``keyresult.pushed_down``, ``objective.approved``),
   ``vn.woms.tasks.objective_cause.confirmed.v1``, ``vn.woms.evaluation.cycle.finished.v1``,
   ``vn.woms.evaluation.unit.decided.v1``, ``vn.woms.evaluation.collective.recorded.v1``.
 
@@ -23,6 +30,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
@@ -67,7 +75,9 @@ LATE_FLAGS = frozenset(
     {"self_assessment_missed", "review_missed", "review_escalated", "decision_escalated"}
 )
 _TYPE = re.compile(r"^vn\.woms\.([a-z]+)\.([a-z_]+)\.([a-z_]+)\.v([0-9]+)$")
-Kind = Literal["task", "evaluation", "ignored"]
+Kind = Literal["task", "evaluation", "plan", "plan_status", "progress", "ignored"]
+#: Plan status events and the status they set (``004 Part A §II``: submit → approve | return).
+PLAN_STATUS = {"submitted": "submitted", "approved": "approved", "returned": "returned"}
 
 
 class Unsupported(Exception):
@@ -103,6 +113,12 @@ def classify(event_type: str) -> EventKind:
         kind: Kind = "task"
     elif service == "evaluation" and entity == "evaluation" and action in EVALUATION_ACTIONS:
         kind = "evaluation"
+    elif service == "planning" and entity == "plan" and action == "defined":
+        kind = "plan"
+    elif service == "planning" and entity == "plan" and action in PLAN_STATUS:
+        kind = "plan_status"
+    elif service == "planning" and entity == "keyresult" and action == "progressed":
+        kind = "progress"
     elif service == "planning" or (service, entity, action) in IGNORED:
         kind = "ignored"
     else:
@@ -121,7 +137,9 @@ class TaskState:
 
     ``late``: the last submission was after the due date; ``overdue``: the due date passed
     while the task was open (flagged by ``vn.woms.tasks.task.overdue.v1``); ``returns``: how
-    many times it was returned; ``points``: ``None`` when no event carried them.
+    many times it was returned; ``points``: ``None`` when no event carried them; ``due``: the
+    due date when an event carried it; ``assigned_at`` / ``last_event_at``: the times of its
+    first and latest events (for the early warnings), ``None`` when not known.
     """
 
     tenant: str
@@ -135,6 +153,9 @@ class TaskState:
     late: bool = False
     overdue: bool = False
     returns: int = 0
+    due: date | None = None
+    assigned_at: datetime | None = None
+    last_event_at: datetime | None = None
 
 
 CountKey = tuple[str, str, str, str, str]  # tenant, period, unit, person, group
@@ -207,17 +228,32 @@ def _points(value: Any) -> Decimal | None:
     return points
 
 
+def _due(data: dict[str, Any], state: TaskState | None) -> date | None:
+    value = data.get("due_date")
+    if value is None:
+        return state.due if state else None
+    try:
+        return date.fromisoformat(value)
+    except (TypeError, ValueError) as exc:
+        raise Malformed(f"data.due_date must be an ISO date, got {value!r}") from exc
+
+
 def apply_task(
-    state: TaskState | None, tenant: str, action: str, data: dict[str, Any]
+    state: TaskState | None,
+    tenant: str,
+    action: str,
+    data: dict[str, Any],
+    at: datetime | None = None,
 ) -> TaskState:
-    """The task's state after ``vn.woms.tasks.task.<action>.v1`` with ``data``.
+    """The task's state after ``vn.woms.tasks.task.<action>.v1`` with ``data`` at ``at`` (the
+    event's time).
 
     The task's period, unit and person are taken from every event (an assigned task's due date
-    may still change); ``group`` and ``points`` when present, else kept.
+    may still change); ``group``, ``points`` and ``due_date`` when present, else kept.
 
     Raises:
         Malformed: a required field (task, lead_person, lead_unit, period) is missing or bad,
-            or ``submitted`` has no boolean ``late``.
+            a ``due_date`` that is not an ISO date, or ``submitted`` has no boolean ``late``.
         KeyError: ``action`` is not one of :data:`TASK_ACTIONS` (use :func:`classify` first).
     """
     status = TASK_ACTIONS[action]
@@ -236,6 +272,9 @@ def apply_task(
         late=state.late if state else False,
         overdue=state.overdue if state else False,
         returns=state.returns if state else 0,
+        due=_due(data, state),
+        assigned_at=(state.assigned_at if state and state.assigned_at else at),
+        last_event_at=at if at is not None else (state.last_event_at if state else None),
     )
     if action == "overdue":
         return replace(base, overdue=True)
@@ -337,3 +376,198 @@ def evaluation_row(tenant: str, action: str, data: dict[str, Any]) -> dict[str, 
 def is_late(flags: list[str]) -> bool:
     """True when a step of the person's month ran past its deadline (see :data:`LATE_FLAGS`)."""
     return bool(LATE_FLAGS.intersection(flags))
+
+
+# --- planning: the goal tree -----------------------------------------------------------------
+
+PERIOD_KINDS = frozenset({"year", "quarter", "month", "week"})
+PERSPECTIVES = frozenset({"citizens", "finance", "process", "learning"})
+SOURCES = frozenset({"key_results", "children", "both"})
+
+
+def period_bounds(kind: str, year: int, number: int | None) -> tuple[date, date]:
+    """First and last day of a plan period (``year``, ``quarter`` n, ``month`` n, ISO ``week``
+    n), as planning defines them.
+
+    Raises:
+        Malformed: an unknown kind, or a number out of range for it.
+    """
+    try:
+        if kind == "year":
+            return date(year, 1, 1), date(year, 12, 31)
+        if kind == "week" and number:
+            start = date.fromisocalendar(year, number, 1)
+            return start, date.fromisocalendar(year, number, 7)
+        if kind in ("quarter", "month") and number:
+            first = 3 * number - 2 if kind == "quarter" else number
+            last = 3 * number if kind == "quarter" else number
+            following = date(year + (last == 12), last % 12 + 1, 1)
+            return date(year, first, 1), following - timedelta(days=1)
+    except ValueError as exc:
+        raise Malformed(f"data.period: {kind} {number} of {year}: {exc}") from exc
+    raise Malformed(f"data.period: kind {kind!r} with number {number!r} is not a plan period")
+
+
+def _exact_or_none(data: dict[str, Any], name: str, where: str) -> Decimal | None:
+    value = data.get(name)
+    if value is None:
+        return None
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation as exc:
+        raise Malformed(f"{where}.{name} must be a number, got {value!r}") from exc
+    if not number.is_finite():
+        raise Malformed(f"{where}.{name} must be finite, got {value!r}")
+    return number
+
+
+def _optional_text(data: dict[str, Any], name: str, where: str) -> str | None:
+    value = data.get(name)
+    if value is not None and (not isinstance(value, str) or not value):
+        raise Malformed(f"{where}.{name} must be a non-empty string or null, got {value!r}")
+    return value
+
+
+def _choice(data: dict[str, Any], name: str, where: str, allowed: frozenset[str]) -> str:
+    value = data.get(name)
+    if value not in allowed:
+        raise Malformed(
+            f"{where}.{name} must be one of {', '.join(sorted(allowed))}, got {value!r}"
+        )
+    return str(value)
+
+
+@dataclass(frozen=True)
+class PlanSnapshot:
+    """The rows of one ``plan.defined`` event: ``plan`` (a ``goal_plans`` row without
+    ``defined_at``), ``objectives`` and ``key_results`` (rows of ``goal_objectives`` /
+    ``goal_key_results``) and ``values`` (key result code → current value or ``None``)."""
+
+    plan: dict[str, Any]
+    objectives: list[dict[str, Any]]
+    key_results: list[dict[str, Any]]
+    values: dict[str, Decimal | None]
+
+
+def plan_snapshot(tenant: str, data: dict[str, Any]) -> PlanSnapshot:
+    """Read the data of ``vn.woms.planning.plan.defined.v1`` (``services.planning.service.
+    plan_snapshot``): ``{plan, owner_unit, owner_person, period: {kind, year, number}, status,
+    objectives: [{code, title, perspective, breakthrough, weight, progress_source,
+    parent_key_result, key_results: [{code, title, kind, unit_of_measure, direction, baseline,
+    target, complete_threshold, exceed_threshold, fail_threshold, weight, data_source,
+    current}]}]}``; decimals as text.
+
+    Raises:
+        Malformed: a missing or bad field (the message names it, e.g.
+            ``data.objectives[1].perspective must be one of …``).
+    """
+    plan = _text(data, "plan")
+    period = data.get("period")
+    if not isinstance(period, dict):
+        raise Malformed(f"data.period must be an object, got {period!r}")
+    kind = _choice(period, "kind", "data.period", PERIOD_KINDS)
+    year, number = period.get("year"), period.get("number")
+    if not isinstance(year, int) or (number is not None and not isinstance(number, int)):
+        raise Malformed(f"data.period year/number must be integers, got {year!r}/{number!r}")
+    start, end = period_bounds(kind, year, number)
+    objectives_in = data.get("objectives")
+    if not isinstance(objectives_in, list):
+        raise Malformed(f"data.objectives must be a list, got {objectives_in!r}")
+    objectives, key_results, values = [], [], {}
+    for position, o in enumerate(objectives_in):
+        where = f"data.objectives[{position}]"
+        if not isinstance(o, dict):
+            raise Malformed(f"{where} must be an object")
+        code = _text(o, "code")
+        breakthrough = o.get("breakthrough", False)
+        if not isinstance(breakthrough, bool):
+            raise Malformed(f"{where}.breakthrough must be true or false, got {breakthrough!r}")
+        objectives.append(
+            {
+                "tenant": tenant,
+                "objective": code,
+                "plan": plan,
+                "position": position,
+                "title": str(o.get("title") or ""),
+                "perspective": _choice(o, "perspective", where, PERSPECTIVES),
+                "breakthrough": int(breakthrough),
+                "weight": _exact_or_none(o, "weight", where),
+                "progress_source": _choice(o, "progress_source", where, SOURCES),
+                "parent_key_result": _optional_text(o, "parent_key_result", where),
+            }
+        )
+        krs = o.get("key_results") or []
+        if not isinstance(krs, list):
+            raise Malformed(f"{where}.key_results must be a list, got {krs!r}")
+        for kr_position, k in enumerate(krs):
+            kr_where = f"{where}.key_results[{kr_position}]"
+            if not isinstance(k, dict):
+                raise Malformed(f"{kr_where} must be an object")
+            kr_code = _text(k, "code")
+            direction = k.get("direction")
+            if direction not in (None, "higher", "lower"):
+                raise Malformed(f"{kr_where}.direction must be higher, lower or null")
+            key_results.append(
+                {
+                    "tenant": tenant,
+                    "key_result": kr_code,
+                    "objective": code,
+                    "plan": plan,
+                    "position": kr_position,
+                    "title": str(k.get("title") or ""),
+                    "kind": _choice(k, "kind", kr_where, frozenset({"kpi", "okr"})),
+                    "unit_of_measure": k.get("unit_of_measure"),
+                    "direction": direction,
+                    **{
+                        name: _exact_or_none(k, name, kr_where)
+                        for name in (
+                            "baseline",
+                            "target",
+                            "complete_threshold",
+                            "exceed_threshold",
+                            "fail_threshold",
+                            "weight",
+                        )
+                    },
+                    "data_source": k.get("data_source"),
+                }
+            )
+            values[kr_code] = _exact_or_none(k, "current", kr_where)
+    return PlanSnapshot(
+        plan={
+            "tenant": tenant,
+            "plan": plan,
+            "owner_unit": _optional_text(data, "owner_unit", "data"),
+            "owner_person": _optional_text(data, "owner_person", "data"),
+            "period_kind": kind,
+            "year": year,
+            "number": number,
+            "period_start": start,
+            "period_end": end,
+            "status": _text(data, "status"),
+        },
+        objectives=objectives,
+        key_results=key_results,
+        values=values,
+    )
+
+
+def progress_value(data: dict[str, Any]) -> tuple[str, Decimal, datetime | None]:
+    """``(key result code, new value, time of the update)`` of
+    ``vn.woms.planning.keyresult.progressed.v1`` (data ``{key_result, old, new, actor, source,
+    at}``, values as decimal text, ``at`` ISO; ``None`` when absent).
+
+    Raises:
+        Malformed: no key result code, ``new`` missing or not a number, or a bad ``at``.
+    """
+    value = _exact_or_none(data, "new", "data")
+    if value is None:
+        raise Malformed("data.new must be a number, got None")
+    at = data.get("at")
+    if at is None:
+        return _text(data, "key_result"), value, None
+    try:
+        when = datetime.fromisoformat(str(at))
+    except ValueError as exc:
+        raise Malformed(f"data.at must be an ISO date-time, got {at!r}") from exc
+    return _text(data, "key_result"), value, when

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 
 from services.reporting.models import ProjectionTables, pause
-from services.reporting.projections import CountKey, Counts, TaskState
+from services.reporting.projections import CountKey, Counts, PlanSnapshot, TaskState
 
 SIX = Decimal("0.000001")
 
@@ -117,8 +117,18 @@ def task_states(
                     late=bool(row.late),
                     overdue=bool(row.overdue),
                     returns=row.returns,
+                    due=row.due_date,
+                    assigned_at=_utc(row.assigned_at),
+                    last_event_at=_utc(row.last_event_at),
                 )
     return out
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """A stored time as an aware UTC datetime (SQLite gives naive ones back)."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
 
 
 def _task_values(state: TaskState, at: datetime) -> dict[str, Any]:
@@ -133,6 +143,9 @@ def _task_values(state: TaskState, at: datetime) -> dict[str, Any]:
         "overdue": int(state.overdue),
         "returns": state.returns,
         "updated_at": at,
+        "due_date": state.due,
+        "assigned_at": state.assigned_at,
+        "last_event_at": state.last_event_at,
     }
 
 
@@ -359,9 +372,11 @@ def evaluations(
         .where(*_scope(c, tenants, period, unit, person))
         .order_by(c.tenant, c.unit, c.person)
     )
+    result = conn.execute(query)
+    keys = list(result.keys())  # once: ``row._mapping`` per row costs more than the row
     out = []
-    for row in conn.execute(query):
-        item = dict(row._mapping)
+    for values in result.all():
+        item = dict(zip(keys, values, strict=True))
         for name in ("suggested_score", "score"):
             if item[name] is not None:
                 item[name] = exact(item[name]).normalize()
@@ -389,6 +404,221 @@ def evaluation_counts(
         .order_by(c.tenant, c.unit, value)
     )
     return [(r[0], r[1], r[2], int(r[3])) for r in conn.execute(query)]
+
+
+# --- the goal tree -------------------------------------------------------------------------
+
+
+def save_plan(conn: Connection, t: ProjectionTables, snapshot: PlanSnapshot, at: datetime) -> None:
+    """Replace the plan of ``snapshot`` with its objectives and key results (objectives and
+    key results that moved from another plan move with it) and set the key results' values
+    whose time is not older than the stored one (``at`` = the event's time)."""
+    tenant, plan = snapshot.plan["tenant"], snapshot.plan["plan"]
+    o, k = t.goal_objectives.c, t.goal_key_results.c
+    conn.execute(
+        delete(t.goal_plans).where(t.goal_plans.c.tenant == tenant, t.goal_plans.c.plan == plan)
+    )
+    conn.execute(insert(t.goal_plans).values(**snapshot.plan, defined_at=at))
+    objective_codes = [r["objective"] for r in snapshot.objectives]
+    kr_codes = [r["key_result"] for r in snapshot.key_results]
+    conn.execute(delete(t.goal_objectives).where(o.tenant == tenant, o.plan == plan))
+    conn.execute(delete(t.goal_key_results).where(k.tenant == tenant, k.plan == plan))
+    for chunk in _chunks(objective_codes):
+        conn.execute(delete(t.goal_objectives).where(o.tenant == tenant, o.objective.in_(chunk)))
+    for chunk in _chunks(kr_codes):
+        conn.execute(delete(t.goal_key_results).where(k.tenant == tenant, k.key_result.in_(chunk)))
+    if snapshot.objectives:
+        conn.execute(insert(t.goal_objectives), snapshot.objectives)
+    if snapshot.key_results:
+        conn.execute(insert(t.goal_key_results), snapshot.key_results)
+    for code, value in snapshot.values.items():
+        set_value(conn, t, tenant, code, value, at)
+
+
+def set_plan_status(
+    conn: Connection, t: ProjectionTables, tenant: str, plan: str, status: str
+) -> bool:
+    """Set a known plan's status; False when the plan is not in the read model."""
+    c = t.goal_plans.c
+    done = conn.execute(
+        update(t.goal_plans).where(c.tenant == tenant, c.plan == plan).values(status=status)
+    )
+    return bool(done.rowcount)
+
+
+def set_value(
+    conn: Connection,
+    t: ProjectionTables,
+    tenant: str,
+    key_result: str,
+    value: Decimal | None,
+    at: datetime,
+) -> None:
+    """Set a key result's current value unless a newer one (by event time) is stored: the
+    plan snapshots and the progress events travel on different partitions."""
+    c = t.key_result_values.c
+    row = conn.execute(select(c.at).where(c.tenant == tenant, c.key_result == key_result)).first()
+    if row is None:
+        conn.execute(
+            insert(t.key_result_values).values(
+                tenant=tenant, key_result=key_result, value=value, at=at
+            )
+        )
+    elif _utc(row.at) <= at:  # type: ignore[operator]
+        conn.execute(
+            update(t.key_result_values)
+            .where(c.tenant == tenant, c.key_result == key_result)
+            .values(value=value, at=at)
+        )
+
+
+def add_update(
+    conn: Connection,
+    t: ProjectionTables,
+    tenant: str,
+    event_id: str,
+    key_result: str,
+    value: Decimal,
+    logged_at: datetime,
+    event_at: datetime,
+) -> None:
+    """One point of a key result's progress log (its value at ``logged_at``, the update's own
+    time) and its current value (ordered by ``event_at``, the event's time)."""
+    conn.execute(
+        insert(t.key_result_updates).values(
+            tenant=tenant, event_id=event_id, key_result=key_result, value=value, at=logged_at
+        )
+    )
+    set_value(conn, t, tenant, key_result, value, event_at)
+
+
+def plans_in(
+    conn: Connection,
+    t: ProjectionTables,
+    tenant: str,
+    first: date,
+    last: date,
+    *,
+    unit: str | None = None,
+    person: str | None = None,
+) -> list[dict[str, Any]]:
+    """The plans of ``tenant`` whose period overlaps ``first``…``last`` (owned by ``unit`` /
+    ``person`` when given), by period start, period kind and code."""
+    c = t.goal_plans.c
+    query = select(t.goal_plans).where(
+        c.tenant == tenant, c.period_start <= last, c.period_end >= first
+    )
+    if unit is not None:
+        query = query.where(c.owner_unit == unit)
+    if person is not None:
+        query = query.where(c.owner_person == person)
+    query = query.order_by(c.period_start, c.period_kind, c.plan)
+    return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def plans_named(
+    conn: Connection, t: ProjectionTables, tenant: str, plans: Sequence[str]
+) -> list[dict[str, Any]]:
+    """The ``goal_plans`` rows of the ``plans`` codes that are known."""
+    c = t.goal_plans.c
+    out: list[dict[str, Any]] = []
+    for chunk in _chunks(plans):
+        query = select(t.goal_plans).where(c.tenant == tenant, c.plan.in_(chunk))
+        out.extend(dict(r._mapping) for r in conn.execute(query))
+    return out
+
+
+def objectives_of_plans(
+    conn: Connection, t: ProjectionTables, tenant: str, plans: Sequence[str]
+) -> list[dict[str, Any]]:
+    """The objectives of ``plans`` (``goal_objectives`` rows), by plan and position."""
+    c = t.goal_objectives.c
+    out: list[dict[str, Any]] = []
+    for chunk in _chunks(plans):
+        query = select(t.goal_objectives).where(c.tenant == tenant, c.plan.in_(chunk))
+        out.extend(dict(r._mapping) for r in conn.execute(query))
+    return out
+
+
+def objectives_serving(
+    conn: Connection, t: ProjectionTables, tenant: str, key_results: Sequence[str]
+) -> list[dict[str, Any]]:
+    """The objectives whose parent key result is one of ``key_results``."""
+    c = t.goal_objectives.c
+    out: list[dict[str, Any]] = []
+    for chunk in _chunks(key_results):
+        query = select(t.goal_objectives).where(c.tenant == tenant, c.parent_key_result.in_(chunk))
+        out.extend(dict(r._mapping) for r in conn.execute(query))
+    return out
+
+
+def key_results_of(
+    conn: Connection, t: ProjectionTables, tenant: str, objectives: Sequence[str]
+) -> list[dict[str, Any]]:
+    """The key results of ``objectives`` with their current ``value`` (``None`` without
+    one)."""
+    k, v = t.goal_key_results.c, t.key_result_values.c
+    out: list[dict[str, Any]] = []
+    for chunk in _chunks(objectives):
+        query = (
+            select(t.goal_key_results, v.value)
+            .select_from(
+                t.goal_key_results.outerjoin(
+                    t.key_result_values,
+                    and_(v.tenant == k.tenant, v.key_result == k.key_result),
+                )
+            )
+            .where(k.tenant == tenant, k.objective.in_(chunk))
+        )
+        out.extend(dict(r._mapping) for r in conn.execute(query))
+    return out
+
+
+def updates_of(
+    conn: Connection, t: ProjectionTables, tenant: str, key_results: Sequence[str]
+) -> dict[str, list[tuple[datetime, Decimal]]]:
+    """The progress log of ``key_results``: code → ``[(time, value)]`` in time order."""
+    c = t.key_result_updates.c
+    out: dict[str, list[tuple[datetime, Decimal]]] = defaultdict(list)
+    for chunk in _chunks(key_results):
+        query = (
+            select(c.key_result, c.value, c.at)
+            .where(c.tenant == tenant, c.key_result.in_(chunk))
+            .order_by(c.at, c.event_id)
+        )
+        for row in conn.execute(query):
+            at = _utc(row.at)
+            assert at is not None
+            out[row.key_result].append((at, exact(row.value).normalize()))
+    return dict(out)
+
+
+def open_tasks(
+    conn: Connection,
+    t: ProjectionTables,
+    tenant: str,
+    period: str,
+    *,
+    unit: str | None = None,
+    person: str | None = None,
+) -> list[dict[str, Any]]:
+    """The ``task_facts`` rows of ``period`` not approved nor cancelled (of ``unit`` / led by
+    ``person`` when given), by task code."""
+    c = t.task_facts.c
+    query = select(t.task_facts).where(
+        c.tenant == tenant, c.period == period, c.status.not_in(["approved", "cancelled"])
+    )
+    if unit is not None:
+        query = query.where(c.unit == unit)
+    if person is not None:
+        query = query.where(c.person == person)
+    out = []
+    for row in conn.execute(query.order_by(c.task)):
+        item = dict(row._mapping)
+        item["assigned_at"] = _utc(item["assigned_at"])
+        item["last_event_at"] = _utc(item["last_event_at"])
+        out.append(item)
+    return out
 
 
 # --- rebuild ---------------------------------------------------------------------------------

@@ -20,8 +20,10 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
+from services.common.limits import install_limits
 from services.common.settings import get_settings
-from services.common.web import Context, Limit, Offset, context_for
+from services.common.telemetry import instrument_app
+from services.common.web import Context, Limit, Offset, RowId, context_for
 from services.tasks import ledger as ledger_rules
 from services.tasks import lifecycle, schemas, service
 from services.tasks import repository as repo
@@ -31,7 +33,7 @@ from services.tasks.planning_client import HttpPlanningDirectory, PlanningDirect
 
 Ctx = Annotated[Context, Depends(context_for(service.SERVICE))]
 MAX_EVIDENCE_REQUEST = 50 * 1024 * 1024
-PERIOD = r"^\d{4}-(0[1-9]|1[0-2])$"
+PERIOD = r"^(19|20)\d{2}-(0[1-9]|1[0-2])$"
 
 router = APIRouter(prefix="/tenants/{tenant}")
 
@@ -212,7 +214,7 @@ def pushback(
 
 @router.post("/tasks/{code}/pushbacks/{pushback_id}/answer")
 def answer(
-    ctx: Ctx, code: str, pushback_id: int, body: schemas.AnswerIn, planning: Directory, day: Today
+    ctx: Ctx, code: str, pushback_id: RowId, body: schemas.AnswerIn, planning: Directory, day: Today
 ) -> dict[str, Any]:
     with _task_session(ctx, code, "pushback.answer", planning, day) as (s, _task):
         item = service.answer_push_back(s, code, pushback_id, ctx.subject, body.answer)
@@ -289,7 +291,7 @@ async def upload_evidence(
 
 
 @router.get("/evidence/{evidence_id}", response_class=Response)
-def download_evidence(ctx: Ctx, evidence_id: int, planning: Directory, day: Today) -> Response:
+def download_evidence(ctx: Ctx, evidence_id: RowId, planning: Directory, day: Today) -> Response:
     with ctx.session() as s:
         item = s.get(Evidence, evidence_id)
         if item is None:
@@ -464,6 +466,8 @@ def move_task(
 def create_app() -> FastAPI:
     """The tasks service's FastAPI application."""
     app = FastAPI(title="WOMS — Nhiệm vụ (tasks)", version="0.1.0")
+    instrument_app(app, "tasks")  # OpenTelemetry: docs/telemetry.md
+    install_limits(app, "tasks", upload_suffixes=("/evidence",))  # docs/security.md
     app.include_router(router)
 
     @app.exception_handler(service.TaskError)
@@ -472,6 +476,10 @@ def create_app() -> FastAPI:
             status_code=exc.status,
             content={"detail": [{"loc": ["body", exc.field], "msg": exc.reason, **exc.extra}]},
         )
+
+    from services.common.health import readiness_router  # GET /ready (infra/k8s probes)
+
+    app.include_router(readiness_router("tasks"))
 
     @app.get("/health")
     def health() -> dict[str, str]:

@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from services.common.audit import audit_tables
 from services.common.outbox import outbox_table
 
 Exact = Numeric(24, 6, asdecimal=True)
@@ -36,6 +37,7 @@ class Base(DeclarativeBase):
 
 
 outbox = outbox_table(Base.metadata)
+audit = audit_tables(Base.metadata)  # the audit chain (services/common/audit.py)
 
 
 class Task(Base):

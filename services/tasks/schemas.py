@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from services.common.text import OptionalText, Text
 
 Group = Literal["focus", "regular", "arising"]
 CodeStr = str
@@ -17,8 +19,8 @@ class TaskFields(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(None, max_length=1000)
-    basis: str | None = Field(None, max_length=1000, description="directive/document number")
+    name: OptionalText = Field(None, max_length=1000)
+    basis: OptionalText = Field(None, max_length=1000, description="directive/document number")
     group: Group | None = None
     key_result: str | None = Field(None, max_length=64)
     lead_unit: str | None = Field(None, max_length=64)
@@ -27,8 +29,8 @@ class TaskFields(BaseModel):
     collaborating_people: list[str] | None = Field(None, max_length=100)
     start_date: date | None = None
     due_date: date | None = None
-    output_product: str | None = Field(None, max_length=2000)
-    quality_criteria: str | None = Field(None, max_length=2000)
+    output_product: OptionalText = Field(None, max_length=2000)
+    quality_criteria: OptionalText = Field(None, max_length=2000)
     catalog_item: str | None = Field(None, max_length=64)
     quantity: Decimal | None = Field(None, ge=0, le=1_000_000, allow_inf_nan=False)
 
@@ -69,16 +71,18 @@ class TaskOut(BaseModel):
 class ActionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str | None = Field(None, max_length=2000)
+    reason: OptionalText = Field(None, max_length=2000)
     for_quality: bool = True
-    evidence_ids: list[int] = Field(default_factory=list, max_length=20)
-    note: str | None = Field(None, max_length=2000)
+    evidence_ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] = Field(
+        default_factory=list, max_length=20
+    )
+    note: OptionalText = Field(None, max_length=2000)
 
 
 class ProgressIn(BaseModel):
     percent: int = Field(ge=0, le=100)
-    difficulties: str | None = Field(None, max_length=2000)
-    note: str | None = Field(None, max_length=2000)
+    difficulties: OptionalText = Field(None, max_length=2000)
+    note: OptionalText = Field(None, max_length=2000)
 
 
 class PushbackIn(BaseModel):
@@ -97,7 +101,7 @@ class CauseIn(BaseModel):
 
 class ExceededIn(BaseModel):
     kind: Literal["ahead_of_time", "higher_quality", "innovation"]
-    note: str | None = Field(None, max_length=2000)
+    note: OptionalText = Field(None, max_length=2000)
 
 
 class RatingIn(BaseModel):
@@ -140,9 +144,9 @@ class LedgerOut(BaseModel):
 
 class CalendarIn(BaseModel):
     day: date
-    title: str = Field(min_length=1, max_length=1000)
+    title: Text = Field(min_length=1, max_length=1000)
     task: str | None = Field(None, max_length=64)
-    note: str | None = Field(None, max_length=2000)
+    note: OptionalText = Field(None, max_length=2000)
 
 
 class CalendarOut(BaseModel):

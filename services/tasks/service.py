@@ -3,7 +3,8 @@ needs (returns for quality, late submissions, objective causes, exceeded marks),
 ratings, the month's ledger, reminders and warnings.
 
 Functions take an open session inside the caller's transaction and never commit; every change
-is recorded in the outbox in the same transaction.
+is recorded in the outbox and appended to the tenant's audit chain (state before and after,
+:mod:`services.common.audit`) in the same transaction.
 """
 
 from __future__ import annotations
@@ -16,14 +17,16 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from services.common import audit as audit_chain
 from services.common.events import CloudEvent
 from services.common.outbox import record
 from services.tasks import ledger as ledger_rules
 from services.tasks import lifecycle, workdays
 from services.tasks import repository as repo
-from services.tasks.evidence import EvidenceStore, check_upload
+from services.tasks.evidence import EvidenceRejected, EvidenceStore, check_upload
 from services.tasks.models import (
     CalendarEntry,
     ClosedPeriod,
@@ -36,6 +39,7 @@ from services.tasks.models import (
     Review,
     Submission,
     Task,
+    audit,
     outbox,
 )
 from services.tasks.planning_client import PlanningDirectory
@@ -72,12 +76,14 @@ class TaskError(Exception):
 @dataclass(frozen=True)
 class TenantRules:
     """A tenant's settings used here: period start day, warning horizon (days), the evidence
-    size limit (MB) and the work calendar."""
+    size limit (MB), how many uploads a person may keep unattached (``evidence_max_pending``)
+    and the work calendar."""
 
     period_start_day: int = 1
     warn_days: int = 3
     stale_days: int = 7
     evidence_max_mb: int = 20
+    evidence_max_pending: int = 50
     calendar: workdays.WorkCalendar = field(default_factory=workdays.WorkCalendar)
 
     @classmethod
@@ -89,6 +95,7 @@ class TenantRules:
             warn_days=int(tasks.get("warn_days", 3)),
             stale_days=int(tasks.get("stale_days", 7)),
             evidence_max_mb=int(tasks.get("evidence_max_mb", evidence_max_mb)),
+            evidence_max_pending=int(tasks.get("evidence_max_pending", 50)),
         )
 
 
@@ -128,6 +135,43 @@ def emit(
             data={**facts, **data},
         ),
     )
+
+
+def _audit(
+    session: Session,
+    action: str,
+    kind: str,
+    object_id: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    actor: str | None = None,
+    tenant: str | None = None,
+) -> None:
+    """Append the change to the audit chain at commit (actor and tenant default to the
+    request's, :func:`services.common.audit.record`)."""
+    audit_chain.record(
+        session,
+        audit,
+        action=action,
+        object_kind=kind,
+        object_id=object_id,
+        before=before,
+        after=after,
+        actor=actor or session.info.get(audit_chain.ACTOR_KEY) or f"system:{SERVICE}",
+        tenant=tenant,
+    )
+
+
+def _state(task: Task) -> dict[str, Any]:
+    """The task's audited state: status, the editable fields, period and points."""
+    return {
+        "status": task.status,
+        **_fields(task),
+        "period": task.period,
+        "coefficient": task.coefficient,
+        "points": task.points,
+        "percent": task.percent,
+    }
 
 
 def get_task(session: Session, code: str) -> Task:
@@ -191,6 +235,7 @@ def create_task(
     session.flush()
     task.code = f"CV-{task.id:06d}"  # from the row id: no race between concurrent creations
     session.flush()
+    _audit(session, "task.created", "task", task.code, None, _state(task), actor, tenant)
     return task
 
 
@@ -198,6 +243,8 @@ def _apply(task: Task, values: dict[str, Any]) -> None:
     for name, value in values.items():
         if name not in EDITABLE:
             raise TaskError(name, "không sửa được / not editable")
+        if value is None and name in ("collaborating_units", "collaborating_people"):
+            value = []  # null clears the list (the column holds a list, never null)
         setattr(task, name, list(value) if isinstance(value, tuple) else value)
 
 
@@ -215,9 +262,11 @@ def update_task(
         raise TaskError(
             "status", f"không sửa được ở trạng thái {task.status}", 409, {"current": task.status}
         )
+    before = _state(task)
     _apply(task, values)
     _price(task, tenant, directory, rules)
     task.last_update_at = datetime.now(UTC)
+    _audit(session, "task.updated", "task", task.code, before, _state(task), tenant=tenant)
     return task
 
 
@@ -317,6 +366,8 @@ def act(
         "cancel": "cancelled",
     }[action]
     emit(session, tenant, event, task, data)
+    after = {"status": task.status, **data}
+    _audit(session, f"task.{event}", "task", code, {"status": current.value}, after, actor, tenant)
     return task
 
 
@@ -342,9 +393,12 @@ def add_progress(
         by=actor,
         at=datetime.now(UTC),
     )
+    before = {"percent": task.percent}
     task.percent, task.last_update_at = percent, item.at
     session.add(item)
     session.flush()
+    after = {"percent": percent, "difficulties": difficulties, "note": note}
+    _audit(session, "task.progress", "task", code, before, after, actor)
     return item
 
 
@@ -354,6 +408,8 @@ def push_back(session: Session, code: str, actor: str, topic: str, text: str) ->
     item = Pushback(task_id=task.id, topic=topic, text=text, by=actor, at=datetime.now(UTC))
     session.add(item)
     session.flush()
+    after = {"topic": topic, "text": text}
+    _audit(session, "pushback.created", "pushback", f"{code}/{item.id}", None, after, actor)
     return item
 
 
@@ -365,7 +421,10 @@ def answer_push_back(
     item = session.get(Pushback, pushback_id)
     if item is None or item.task_id != task.id:
         raise TaskError("pushback", "không tồn tại / not found", 404)
+    before = {"answer": item.answer, "answered_by": item.answered_by}
     item.answer, item.answered_by, item.answered_at = answer, actor, datetime.now(UTC)
+    after = {"answer": answer, "answered_by": actor}
+    _audit(session, "pushback.answered", "pushback", f"{code}/{item.id}", before, after, actor)
     return item
 
 
@@ -388,6 +447,18 @@ def confirm_cause(
         {"kind": kind, "why": why, "by": actor},
         entity="objective_cause",
     )
+    after = {"kind": kind, "why": why, "on": today}
+    object_id = f"{code}/{item.id}"
+    _audit(
+        session,
+        "objective_cause.confirmed",
+        "objective_cause",
+        object_id,
+        None,
+        after,
+        actor,
+        tenant,
+    )
     return item
 
 
@@ -401,6 +472,10 @@ def mark_exceeded(
     item = ExceededMark(task_id=task.id, kind=kind, note=note, by=actor, on=today)
     session.add(item)
     session.flush()
+    after = {"kind": kind, "note": note, "on": today}
+    _audit(
+        session, "exceeded_mark.confirmed", "exceeded_mark", f"{code}/{item.id}", None, after, actor
+    )
     return item
 
 
@@ -415,8 +490,21 @@ def store_evidence(
     """Check (type by content, size within the tenant limit) and store an evidence file.
 
     Raises:
-        services.tasks.evidence.EvidenceRejected: executable, unknown type, empty, too large.
+        services.tasks.evidence.EvidenceRejected: executable, unknown type, empty, too large, or
+            ``actor`` already holds ``rules.evidence_max_pending`` uploads not yet attached to a
+            submission (a count limit: unattached uploads cannot pile up without bound).
     """
+    pending = session.scalar(
+        select(func.count())
+        .select_from(Evidence)
+        .where(Evidence.submission_id.is_(None), Evidence.uploaded_by == actor)
+    )
+    if (pending or 0) >= rules.evidence_max_pending:
+        limit = rules.evidence_max_pending
+        raise EvidenceRejected(
+            f"Đã có {pending} minh chứng chưa đính kèm (tối đa {limit}) / {pending} uploads are "
+            f"not attached to a submission yet (at most {limit})"
+        )
     check_upload(data, filename, max_bytes=rules.evidence_max_mb * 1024 * 1024)
     stored = store.put(data, filename)
     item = Evidence(
@@ -430,6 +518,13 @@ def store_evidence(
     )
     session.add(item)
     session.flush()
+    after = {
+        "sha256": stored.sha256,
+        "size": stored.size,
+        "content_type": stored.content_type,
+        "filename": filename,
+    }
+    _audit(session, "evidence.stored", "evidence", str(item.id), None, after, actor)
     return item
 
 
@@ -456,6 +551,7 @@ def rate(
     else:
         raise TaskError("ratee", "chỉ chủ trì ↔ phối hợp / only lead ↔ collaborators", 403)
     item = repo.rating(session, task.id, rater, ratee)
+    before = None if item is None else {"score": item.score, "comment": item.comment}
     now = datetime.now(UTC)
     if item is None:
         item = Rating(
@@ -472,6 +568,8 @@ def rate(
     else:
         item.score, item.comment, item.updated_at = score, comment, now
     session.flush()
+    after = {"score": score, "comment": comment, "period": item.period}
+    _audit(session, "rating.set", "rating", f"{code}/{rater}/{ratee}", before, after, rater)
     return item
 
 
@@ -481,6 +579,7 @@ def close_period(session: Session, period: str) -> bool:
         return False
     session.add(ClosedPeriod(period=period, closed_at=datetime.now(UTC)))
     session.flush()
+    _audit(session, "period.closed", "period", period, {"closed": False}, {"closed": True})
     return True
 
 
@@ -613,6 +712,8 @@ def flag_overdue(session: Session, tenant: str, today: date) -> list[str]:
             task,
             {"due_date": task.due_date.isoformat(), "days_overdue": (today - task.due_date).days},
         )
+        before, after = {"overdue_notified": False}, {"overdue_notified": True, "on": today}
+        _audit(session, "task.overdue", "task", task.code, before, after, tenant=tenant)
         flagged.append(task.code)
     return flagged
 
@@ -634,4 +735,6 @@ def add_calendar_entry(
     )
     session.add(item)
     session.flush()
+    after = {"person": person, "day": day, "title": title, "task": task, "note": note}
+    _audit(session, "calendar_entry.created", "calendar_entry", str(item.id), None, after)
     return item

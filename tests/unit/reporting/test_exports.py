@@ -23,8 +23,8 @@ from pydantic import ValidationError
 from pypdf import PdfReader
 from typer.testing import CliRunner
 
+from services.common.exports import export
 from services.evaluation import forms, records
-from services.reporting.exports import export
 from woms.export_cmds import export as export_cmd
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -356,3 +356,79 @@ def test_head_form_shows_d_dd_e_and_totals_only_form() -> None:
     assert percent == head["task_result"]["percent"] == "80.2"  # (305/132 + 1 + 1/2 + 1) / 6
     assert row_starting(values, "I")[2:5] == ["30", "30", "29.5"]  # totals without rows
     assert "Phạm Quốc Đạt" in pdf_text(export(head, "pdf"))
+
+
+# --- `woms export` through the `woms` app -------------------------------------------------------
+
+
+def test_woms_export_runs_through_the_woms_app(tmp_path: Path) -> None:
+    from woms.cli import app
+
+    source = tmp_path / "summary.json"
+    summary = records.unit_summary("Phòng Văn hóa - Xã hội", "2026-06", month_snaps(), NAMES)
+    source.write_text(json.dumps(summary, ensure_ascii=False), encoding="utf-8")
+    xlsx, pdf = tmp_path / "ds.xlsx", tmp_path / "ds.pdf"
+    result = CliRunner().invoke(app, ["export", str(source), "-o", str(xlsx), "-o", str(pdf)])
+    assert result.exit_code == 0, result.output
+    values = sheet_values(xlsx.read_bytes())
+    assert row_starting(values, "1", "P001")[2:3] == [NAMES["P001"]]
+    assert row_starting(values, "Tổng số")[1] == "4"
+    text = pdf_text(pdf.read_bytes())
+    assert all(name in text for name in NAMES.values())
+
+    # bad input: exit 2, file:line:column, nothing written
+    bad = json.dumps({**summary, "total": "bốn"}, ensure_ascii=False, indent=1)
+    source.write_text(bad, encoding="utf-8")
+    line = next(n for n, t in enumerate(bad.splitlines(), 1) if t.startswith(' "total"'))
+    column = bad.splitlines()[line - 1].index('"bốn"') + 1
+    out = tmp_path / "again.pdf"
+    result = CliRunner().invoke(app, ["export", str(source), "--out", str(out)])
+    assert result.exit_code == 2
+    assert f"{source}:{line}:{column}: total:" in result.output
+    result = CliRunner().invoke(app, ["export", str(source), "--out", str(tmp_path / "x.docx")])
+    assert result.exit_code == 2 and "x.docx" in result.output
+    assert not out.exists() and not (tmp_path / "x.docx").exists()
+
+
+# --- the card from the read models (no a, b, c) and the download headers ----------------------
+
+
+def test_card_without_abc_shows_the_read_model_figures() -> None:
+    card = {
+        key: value
+        for key, value in PERSON_CARD.items()
+        if key not in ("a", "b", "c", "task_percent", "general")
+    }
+    card["groups"] = [
+        {**g, "tasks_done": done, "points_completed": completed}
+        for g, done, completed in zip(
+            PERSON_CARD["groups"], (3, 6, 1), ("57", "48.5", "11"), strict=True
+        )
+    ]
+    card.update(points_completed="116.5", tasks_late=2, tasks_overdue=1, tasks_returned=0)
+    values = sheet_values(export(card, "xlsx"))
+    assert row_starting(values, "Nhóm nhiệm vụ thường xuyên")[1:5] == ["8", "64", "6", "48.5"]
+    assert row_starting(values, "Tổng cộng")[1:5] == ["12", "132", "10", "116.5"]
+    assert row_starting(values, "Điểm hoàn thành")[1] == "116.5/132 điểm"
+    assert row_starting(values, "Nhiệm vụ chậm muộn")[1] == "2 nhiệm vụ"
+    assert not [row for row in values if row[0] == "Khối lượng (a)"]
+    with pytest.raises(ValidationError, match="tasks_done"):
+        export({**card, "tasks_done": 9}, "pdf")
+    with pytest.raises(ValidationError, match="points_completed"):
+        export({**card, "points_completed": "116"}, "pdf")
+
+
+def test_content_disposition_keeps_the_vietnamese_name_and_an_ascii_fallback() -> None:
+    from urllib.parse import unquote
+
+    from services.common.exports.download import content_disposition
+
+    name = "Danh sách đề nghị khen thưởng PA-VP 2026-06.pdf"
+    header = content_disposition(name)
+    assert header.startswith(
+        'attachment; filename="Danh-sach-de-nghi-khen-thuong-PA-VP-2026-06.pdf";'
+    )
+    assert unquote(header.split("filename*=UTF-8''")[1]) == name
+    hostile = content_disposition('Báo "cáo"/\r\nĐạt.xlsx')
+    assert "\r" not in hostile and "\n" not in hostile
+    assert hostile.split('filename="')[1].split('"')[0] == "Bao-cao-Dat.xlsx"

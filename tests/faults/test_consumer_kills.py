@@ -1,0 +1,107 @@
+"""Issue 9, faults: ``woms reporting consume`` SIGKILLed mid-stream 20 times (seeded random
+points) and restarted each time — no event is applied twice or lost: every published event is
+in the processed-ids table once, and the read models equal a direct computation from the tasks
+service's database (`docs/faults.md`).
+
+Counterpart of ``test_a_consumer_killed_mid_stream_and_restarted_counts_nothing_twice`` (one
+kill) in ``tests/integration/test_reporting_pipeline.py``, whose helpers it reuses.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy.exc import OperationalError
+
+from services.common.db import create_engine_for_url
+from services.reporting.consumer import tenants_pattern
+from tests.integration.test_reporting_pipeline import (
+    ROOT,
+    _consume_command,
+    _drive_tasks,
+    _expected_tasks,
+    _processed,
+    _projected_tasks,
+    _relay,
+    _tenant,
+)
+
+pytestmark = pytest.mark.integration
+
+KILLS = int(os.environ.get("WOMS_FAULT_CONSUMER_KILLS", "20"))
+TASKS = int(os.environ.get("WOMS_FAULT_CONSUMER_TASKS", "6000"))
+SEED = 909
+
+
+def _seen(engine: object, tenant: str) -> int:
+    try:
+        return _processed(engine, tenant)  # type: ignore[arg-type]
+    except OperationalError:  # the reporting database is not migrated yet
+        return 0
+
+
+@pytest.mark.timeout(1800)
+def test_a_consumer_killed_20_times_mid_stream_applies_every_event_once(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """Each round starts the consumer, waits until it has applied at least one more event than
+    before (so every kill lands mid-stream, after a commit), sleeps a seeded random 0–200 ms
+    and SIGKILLs it; a final run ``--until-caught-up`` finishes the stream."""
+    rng = random.Random(SEED)
+    dbs = _tenant(tmp_path, kafka_bootstrap, 9)
+    _drive_tasks(dbs, seed=SEED, count=TASKS)
+    published = _relay(dbs, kafka_bootstrap)
+    home = tmp_path / "home"
+    env = {
+        **os.environ,
+        "WOMS_HOME": str(home),
+        "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+        "DATABASE_URL": "sqlite:///{home}/db/{tenant}/{service}.sqlite3",
+    }
+    command = _consume_command(f"kills-{dbs.code}", tenants_pattern([dbs.code]))
+    engine = create_engine_for_url(f"sqlite:///{home / 'db/platform/reporting.sqlite3'}")
+    progress: list[int] = []
+    try:
+        for _ in range(KILLS):
+            before = _seen(engine, dbs.code)
+            victim = subprocess.Popen(
+                command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            )
+            try:
+                deadline = time.monotonic() + 120
+                while _seen(engine, dbs.code) <= before:
+                    assert victim.poll() is None, victim.stderr.read() if victim.stderr else ""
+                    assert time.monotonic() < deadline, (
+                        f"the consumer applied nothing in 120 s: {progress} of {published}"
+                    )
+                    time.sleep(0.005)
+                time.sleep(rng.uniform(0, 0.2))
+            finally:
+                victim.kill()
+                victim.wait(timeout=30)
+                if victim.stderr:
+                    victim.stderr.close()
+            progress.append(_seen(engine, dbs.code))
+        assert len(progress) == KILLS
+        assert progress == sorted(progress) and progress[-1] < published, (
+            f"every kill mid-stream: {progress} of {published}"
+        )
+
+        finished = subprocess.run(
+            [*command, "--until-caught-up"],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert finished.returncode == 0, finished.stderr
+        assert _processed(engine, dbs.code) == published
+        assert _projected_tasks(engine, dbs) == _expected_tasks(dbs)
+    finally:
+        engine.dispose()
