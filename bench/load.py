@@ -71,7 +71,6 @@ import json
 import math
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -86,6 +85,8 @@ from typing import Any
 
 import httpx
 import psutil
+
+from services.common.processes import free_port, spawn, stop_child
 
 ROOT = Path(__file__).resolve().parents[1]
 HANOI = ROOT / "data" / "tenants" / "hanoi" / "tenant.yaml"
@@ -120,23 +121,10 @@ def woms() -> str:
     return str(Path(sys.executable).with_name("woms"))
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def start_server(service: str, port: int, home: Path) -> Server:
+    """``woms serve <service> --port <port>``, its output in ``<home>/logs/<service>.log``."""
     log = home / "logs" / f"{service}.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            [woms(), "serve", service, "--port", str(port)],
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    proc = spawn([woms(), "serve", service, "--port", str(port)], log)
     return Server(service, f"http://127.0.0.1:{port}", proc, log)
 
 
@@ -154,16 +142,6 @@ def wait_healthy(server: Server, timeout_s: float = 60.0) -> None:
     raise SystemExit(f"{server.service} did not answer /health in {timeout_s:.0f} s")
 
 
-def stop_server(server: Server) -> None:
-    if server.proc.poll() is None:
-        server.proc.terminate()
-        try:
-            server.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.proc.kill()
-            server.proc.wait(timeout=5)
-
-
 @contextmanager
 def stack(home: Path) -> Iterator[dict[str, Server]]:
     """The four APIs on free ports, each knowing the others' URLs; stopped at exit."""
@@ -179,7 +157,7 @@ def stack(home: Path) -> Iterator[dict[str, Server]]:
         yield servers
     finally:
         for server in servers.values():
-            stop_server(server)
+            stop_child(server.proc)
 
 
 def uptime() -> str:

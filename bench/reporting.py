@@ -33,8 +33,9 @@ throw-away database on 127.0.0.1:5432) migrated by Alembic. The consumer is the 
    generator.
 5. **Queries** at ``--query-people`` (200,000) people in 4 tenants (100k / 50k / 30k / 20k,
    units of 20) over ``--query-periods`` months: the read-model rows (``task_counts`` per person
-   and task group, ``evaluation_facts`` per person) are bulk-inserted *directly* (not through
-   the broker), then each query runs ``--repeat`` times after a warm-up: one unit's summary,
+   and task group, ``evaluation_facts`` per person, and the unit aggregates summed from them)
+   are bulk-inserted *directly* (not through the broker), then each query runs ``--repeat``
+   times after a warm-up: one unit's summary,
    the 100k-person tenant's summary by unit, the grade distribution and the ranking of units
    across the 4 tenants. Reference: the bare ``GROUP BY tenant, unit`` over ``task_counts`` of
    the 4 tenants on the DB-API cursor.
@@ -47,7 +48,8 @@ time, records, seconds to the commit). ``--keep DIR`` keeps the database and the
 
 Usage: ``python bench/reporting.py [--events 50000] [--live-events N] [--rate 5000]
 [--tenants 4] [--people 2000] [--database sqlite|postgresql] [--query-people 200000]
-[--keep DIR] [--profile FILE]``. Results: ``docs/bench-reporting.md``.
+[--keep DIR] [--profile FILE] [--queries-only]`` (``--queries-only``: step 5 alone).
+Results: ``docs/bench-reporting.md``.
 """
 
 from __future__ import annotations
@@ -98,6 +100,7 @@ from services.common.events import topic_for
 from services.common.probes import kafka_answers
 from services.common.processes import free_port, spawn, stop_child
 from services.reporting import queries
+from services.reporting import repository as repo
 from services.reporting import service as reporting
 from services.reporting.consumer import ReportingConsumer, tenants_pattern
 from services.reporting.database import MIGRATIONS
@@ -820,14 +823,53 @@ def populate(engine: Engine, people: int, periods: int, seed: int) -> tuple[int,
                         "updated_at": now,
                     }
                 )
-            for table, batch in ((LIVE.task_counts, counts), (LIVE.evaluation_facts, evaluations)):
+            unit_counts, unit_people = unit_aggregates(counts, evaluations)
+            for table, batch in (
+                (LIVE.task_counts, counts),
+                (LIVE.evaluation_facts, evaluations),
+                (LIVE.unit_task_counts, unit_counts),
+                (LIVE.unit_evaluation_counts, unit_people),
+            ):
                 with engine.begin() as conn:
                     for i in range(0, len(batch), 10_000):
                         conn.execute(insert(table), batch[i : i + 10_000])
-                rows += len(batch)
+                rows += len(batch) if table in (LIVE.task_counts, LIVE.evaluation_facts) else 0
     with engine.begin() as conn:
         conn.execute(text("ANALYZE"))  # both backends: fresh planner statistics
     return rows, time.perf_counter() - start
+
+
+def unit_aggregates(
+    counts: list[dict[str, Any]], evaluations: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The ``unit_task_counts`` and ``unit_evaluation_counts`` rows of bulk-inserted person
+    rows (what the projections maintain event by event, summed here once)."""
+    sums: dict[tuple[str, ...], dict[str, Any]] = {}
+    for row in counts:
+        key = (row["tenant"], row["period"], row["unit"], row["task_group"])
+        into = sums.setdefault(key, dict.fromkeys(SUMMED, 0))
+        for name in SUMMED:
+            into[name] += row[name]
+    unit_counts = [
+        {"tenant": k[0], "period": k[1], "unit": k[2], "task_group": k[3], **v}
+        for k, v in sums.items()
+    ]
+    people = Counter(repo.evaluation_count_key(row) for row in evaluations)
+    names = ("tenant", "period", "unit", "status", "grade", "final_grade", "late")
+    unit_people = [{**dict(zip(names, k, strict=True)), "people": n} for k, n in people.items()]
+    return unit_counts, unit_people
+
+
+SUMMED = (
+    "total",
+    "done",
+    "on_time",
+    "late",
+    "overdue",
+    "returned",
+    "points_assigned",
+    "points_completed",
+)
 
 
 def time_query(engine: Engine, call: Callable[[Any], Any], repeat: int) -> dict[str, float]:
@@ -889,6 +931,57 @@ def run_queries(engine: Engine, repeat: int, people: int) -> dict[str, dict[str,
 # --- main -----------------------------------------------------------------------------------
 
 
+def queries_only(args: argparse.Namespace) -> None:
+    """Step 5 alone (``--queries-only``): a migrated throw-away database, the bulk-inserted
+    read models, the timed queries; prints the table and one JSON line."""
+    load = os.getloadavg()
+    home = args.keep or Path(tempfile.mkdtemp(prefix="woms-bench-reporting-"))
+    home.mkdir(parents=True, exist_ok=True)
+    url = database_url(args.database, home, uuid.uuid4().hex[:8])
+    engine = create_engine_for_url(url)
+    try:
+        migrate(engine, MIGRATIONS)
+        print(f"queries: populating {args.query_people:,} people …", flush=True)
+        query_rows, populate_s = populate(engine, args.query_people, args.query_periods, args.seed)
+        timings = run_queries(engine, args.repeat, args.query_people)
+    finally:
+        engine.dispose()
+        if args.keep is None:
+            drop_database(url)
+            shutil.rmtree(home, ignore_errors=True)
+    reference_ms = timings[REFERENCE_QUERY]["median_ms"]
+    slowest = max(v["max_ms"] for k, v in timings.items() if not k.startswith("reference"))
+    rows = [
+        ("database", args.database),
+        (
+            "queries: read-model rows",
+            f"{query_rows:,} ({args.query_people:,} people × {args.query_periods} months, "
+            f"inserted in {populate_s:.1f} s)",
+        ),
+    ]
+    for name, t in timings.items():
+        ratio = "" if name.startswith("reference") else f"  ({t['median_ms'] / reference_ms:.2f}×)"
+        rows.append(
+            (f"  {name}", f"median {t['median_ms']:,.1f} ms, max {t['max_ms']:,.1f} ms{ratio}")
+        )
+    end = os.getloadavg()
+    rows += [
+        ("targets", f"queries_ms {'met' if slowest <= MAX_QUERY_MS else 'MISSED'}"),
+        ("machine", f"{os.cpu_count()} CPUs, load {load[0]:.2f} / {end[0]:.2f} at start / end"),
+    ]
+    report(rows)
+    figures = {
+        "bench": "reporting-queries",
+        "database": args.database,
+        "query_people": args.query_people,
+        "query_rows": query_rows,
+        "queries_ms": {k: {n: round(v, 1) for n, v in t.items()} for k, t in timings.items()},
+        "targets": {"queries_ms": slowest <= MAX_QUERY_MS},
+        "load": [round(load[0], 2), round(end[0], 2)],
+    }
+    print(json.dumps(figures))
+
+
 def report(rows: list[tuple[str, str]]) -> None:
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
@@ -910,10 +1003,16 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--keep", type=Path, default=None, help="work in DIR and keep it")
     parser.add_argument("--profile", default=None, help="consumer cProfile output (backlog)")
+    parser.add_argument(
+        "--queries-only", action="store_true", help="only step 5 (no broker, no events)"
+    )
     parser.add_argument("--consumer", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.consumer:
         run_consumer(*args.consumer, profile=args.profile)
+        return
+    if args.queries_only:
+        queries_only(args)
         return
     live_count = args.events if args.live_events is None else args.live_events
     load = os.getloadavg()

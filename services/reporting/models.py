@@ -66,6 +66,11 @@ class ProjectionTables:
             snapshots and ``vn.woms.planning.keyresult.progressed.v1``).
         key_result_updates: the progress log (one row per ``progressed`` event: value, time),
             for the trend of the early warnings.
+        unit_task_counts: ``task_counts`` summed over the people of each tenant / period /
+            unit / task group (the aggregate read model of the unit-level queries, issue 6).
+        unit_evaluation_counts: people of each tenant / period / unit per combination of
+            ``status`` (step), ``grade``, ``final_grade`` (``""`` when none yet) and ``late``
+            (1 when a step ran past its deadline); rows with no people are deleted.
     """
 
     processed: Table
@@ -78,6 +83,8 @@ class ProjectionTables:
     goal_key_results: Table
     key_result_values: Table
     key_result_updates: Table
+    unit_task_counts: Table
+    unit_evaluation_counts: Table
 
     def all(self) -> tuple[Table, ...]:
         """Every table of the set, in creation order."""
@@ -92,6 +99,8 @@ class ProjectionTables:
             self.goal_key_results,
             self.key_result_values,
             self.key_result_updates,
+            self.unit_task_counts,
+            self.unit_evaluation_counts,
         )
 
 
@@ -248,6 +257,34 @@ def build_tables(metadata: MetaData, suffix: str = "", *, indexes: bool = True) 
         Column("value", Exact, nullable=False),
         Column("at", DateTime(timezone=True), nullable=False),
     )
+    unit_task_counts = Table(
+        f"unit_task_counts{suffix}",
+        metadata,
+        Column("tenant", Tenant, primary_key=True),
+        Column("period", Period, primary_key=True),
+        Column("unit", Code, primary_key=True),
+        Column("task_group", String(16), primary_key=True),
+        Column("total", Integer, nullable=False),
+        Column("done", Integer, nullable=False),
+        Column("on_time", Integer, nullable=False),
+        Column("late", Integer, nullable=False),
+        Column("overdue", Integer, nullable=False),
+        Column("returned", Integer, nullable=False),
+        Column("points_assigned", Exact, nullable=False),
+        Column("points_completed", Exact, nullable=False),
+    )
+    unit_evaluation_counts = Table(
+        f"unit_evaluation_counts{suffix}",
+        metadata,
+        Column("tenant", Tenant, primary_key=True),
+        Column("period", Period, primary_key=True),
+        Column("unit", Code, primary_key=True),
+        Column("status", String(16), primary_key=True),
+        Column("grade", String(1), primary_key=True),
+        Column("final_grade", String(1), primary_key=True),
+        Column("late", Integer, primary_key=True),
+        Column("people", Integer, nullable=False),
+    )
     if indexes:
         Index("ix_goal_objectives_plan", goal_objectives.c.tenant, goal_objectives.c.plan)
         Index(
@@ -283,6 +320,8 @@ def build_tables(metadata: MetaData, suffix: str = "", *, indexes: bool = True) 
         goal_key_results,
         key_result_values,
         key_result_updates,
+        unit_task_counts,
+        unit_evaluation_counts,
     )
 
 

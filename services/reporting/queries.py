@@ -16,9 +16,9 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from services.reporting import repository as repo
 from services.reporting import service
 from services.reporting.models import LIVE, ProjectionTables
-from services.reporting.projections import is_late
 from services.reporting.repository import exact
 
 #: Axes a ranking of units can be ordered by (all %, higher is better except ``late_people``).
@@ -87,37 +87,37 @@ def cycle_by_unit(
     tables: ProjectionTables = LIVE,
 ) -> dict[str, Any]:
     """The cycle of ``period`` per unit as figures only (no person codes, for central bodies):
-    people per step, the published share (%) and the number of people late at a step.
+    people per step, the published share (%) and the number of people late at a step, read
+    from the unit aggregates (``unit_evaluation_counts``, issue 6).
 
     Returns:
         ``{"period", "covers", "units": [{"tenant", "unit", "people", "by_step",
         "published_percent", "late_people"}]}``
     """
-    rows = service.evaluation_rows(conn, tenants, period, tables=tables)
     steps: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     late: Counter[tuple[str, str]] = Counter()
-    for r in rows:
-        key = (r["tenant"], r["unit"])
-        steps[key][r["status"]] += 1
-        late[key] += is_late(r["flags"])
-    covers = service.grade_distribution(conn, tenants, period, tables=tables)["covers"]
-    units = []
-    for (tenant, unit), counts in sorted(steps.items()):
-        people = sum(counts.values())
-        units.append(
-            {
-                "tenant": tenant,
-                "unit": unit,
-                "people": people,
-                "by_step": {
-                    s: counts[s]
-                    for s in (*service.STEPS, *sorted(set(counts) - set(service.STEPS)))
-                },
-                "published_percent": service.percent(counts["published"], people),
-                "late_people": late[(tenant, unit)],
-            }
-        )
+    for tenant, unit, status, is_late, people in repo.evaluation_cube(
+        conn, tables, tenants, period, ("status", "late")
+    ):
+        steps[(tenant, unit)][status] += people
+        late[(tenant, unit)] += people if is_late else 0
+    covers = service.covers(conn, tables, tenants, period, None)
+    units = [
+        {"tenant": tenant, "unit": unit, **_cycle_figures(counts, late[(tenant, unit)])}
+        for (tenant, unit), counts in sorted(steps.items())
+    ]
     return {"period": period, "covers": covers, "units": units}
+
+
+def _cycle_figures(steps: Counter[str], late: int) -> dict[str, Any]:
+    people = sum(steps.values())
+    order = (*service.STEPS, *sorted(set(steps) - set(service.STEPS)))
+    return {
+        "people": people,
+        "by_step": {s: steps[s] for s in order},
+        "published_percent": service.percent(steps["published"], people),
+        "late_people": late,
+    }
 
 
 def unit_ranking(
@@ -141,24 +141,31 @@ def unit_ranking(
     """
     if axis not in AXES:
         raise ValueError(f"axis: {axis!r} is not one of {', '.join(AXES)}")
-    tasks = service.task_summary(conn, tenants, period, by="unit", tables=tables)
-    grades = service.grade_distribution(conn, tenants, period, tables=tables)
-    cycle = cycle_by_unit(conn, tenants, period, tables=tables)
+    # two GROUP BY queries over the unit aggregates (issue 6): the task sums per unit, and
+    # the people per unit, step, final grade and late; the units covered are their keys
     figures: dict[tuple[str, str], dict[str, Any]] = defaultdict(
         lambda: {"tasks": None, "grades": None, "cycle": None}
     )
-    for row in tasks["rows"]:
-        figures[(row["tenant"], row["unit"])]["tasks"] = {
-            k: v for k, v in row.items() if k not in ("tenant", "unit")
-        }
-    for row in grades["units"]:
-        figures[(row["tenant"], row["unit"])]["grades"] = {
-            k: v for k, v in row.items() if k not in ("tenant", "unit")
-        }
-    for row in cycle["units"]:
-        figures[(row["tenant"], row["unit"])]["cycle"] = {
-            k: v for k, v in row.items() if k not in ("tenant", "unit")
-        }
+    for row in repo.task_totals(conn, tables, tenants, period, by=("tenant", "unit")):
+        tenant, unit = row.pop("tenant"), row.pop("unit")
+        figures[(tenant, unit)]["tasks"] = service.with_rates(row)
+    steps: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    finals: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    late: Counter[tuple[str, str]] = Counter()
+    for tenant, unit, status, grade, is_late, people in repo.evaluation_cube(
+        conn, tables, tenants, period, ("status", "final_grade", "late")
+    ):
+        key = (tenant, unit)
+        steps[key][status] += people
+        finals[key][grade if grade in service.GRADES else "pending"] += people
+        late[key] += people if is_late else 0
+    for key, counts in steps.items():
+        figures[key]["grades"] = service.grade_figures(finals[key])
+        figures[key]["cycle"] = _cycle_figures(counts, late[key])
+    covers = {
+        "tenants": sorted(set(tenants)),
+        "units": [{"tenant": tenant, "unit": unit} for tenant, unit in sorted(figures)],
+    }
     source = AXES[axis]
     lower_is_better = axis == "late_people"
     items = []
@@ -182,4 +189,4 @@ def unit_ranking(
             rank = position
             previous = current
         item["rank"] = rank if item["value"] is not None else None
-    return {"period": period, "axis": axis, "covers": tasks["covers"], "units": items}
+    return {"period": period, "axis": axis, "covers": covers, "units": items}

@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 
 from services.reporting.models import ProjectionTables, pause
-from services.reporting.projections import CountKey, Counts, PlanSnapshot, TaskState
+from services.reporting.projections import CountKey, Counts, PlanSnapshot, TaskState, is_late
 
 SIX = Decimal("0.000001")
 
@@ -214,14 +214,62 @@ def _stored_counts(
 
 def add_counts(conn: Connection, t: ProjectionTables, deltas: dict[CountKey, Counts]) -> None:
     """Add ``deltas`` to the ``task_counts`` rows (created when missing, deleted when no task is
-    left under their key)."""
+    left under their key) and, summed over the people, to the ``unit_task_counts`` rows of
+    their tenant / period / unit / group (the unit aggregates, issue 6)."""
     if not deltas:
         return
-    stored = _stored_counts(conn, t, deltas)
+    _merge_counts(conn, t.task_counts, _COUNT_KEY, _stored_counts(conn, t, deltas), deltas)
+    unit_deltas: dict[UnitCountKey, Counts] = {}
+    for (tenant, period, unit, _, group), delta in deltas.items():
+        key = (tenant, period, unit, group)
+        unit_deltas[key] = unit_deltas.get(key, Counts()) + delta
+    unit_deltas = {k: d for k, d in unit_deltas.items() if not d.is_zero()}
+    if unit_deltas:
+        stored = _stored_unit_counts(conn, t, unit_deltas)
+        _merge_counts(conn, t.unit_task_counts, _UNIT_COUNT_KEY, stored, unit_deltas)
+
+
+UnitCountKey = tuple[str, str, str, str]  # tenant, period, unit, group
+_UNIT_COUNT_KEY = ("tenant", "period", "unit", "task_group")
+
+
+def _stored_unit_counts(
+    conn: Connection, t: ProjectionTables, keys: Iterable[UnitCountKey]
+) -> dict[UnitCountKey, Counts]:
+    c = t.unit_task_counts.c
+    wanted = set(keys)
+    out: dict[UnitCountKey, Counts] = {}
+    units: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for tenant, period, unit, _ in wanted:
+        units[(tenant, period)].add(unit)
+    for (tenant, period), names in units.items():
+        for chunk in _chunks(sorted(names)):
+            query = select(t.unit_task_counts).where(
+                c.tenant == tenant, c.period == period, c.unit.in_(chunk)
+            )
+            for row in conn.execute(query):
+                key = (row.tenant, row.period, row.unit, row.task_group)
+                if key in wanted:
+                    out[key] = Counts(
+                        *(getattr(row, n) for n in _COUNTERS),
+                        *(exact(getattr(row, n)) for n in _AMOUNTS),
+                    )
+    return out
+
+
+def _merge_counts(
+    conn: Connection,
+    table: Any,
+    key_names: Sequence[str],
+    stored: dict[Any, Counts],
+    deltas: dict[Any, Counts],
+) -> None:
+    """Add ``deltas`` to the rows of ``table`` keyed by ``key_names`` (``stored``: their current
+    values): insert the new keys, update the others, delete those left at zero."""
     inserts, updates, deletes = [], [], []
     for key, delta in deltas.items():
         merged = stored.get(key, Counts()) + delta
-        keys = dict(zip(_COUNT_KEY, key, strict=True))
+        keys = dict(zip(key_names, key, strict=True))
         values = {n: getattr(merged, n) for n in (*_COUNTERS, *_AMOUNTS)}
         if key not in stored:
             inserts.append({**keys, **values})
@@ -234,35 +282,55 @@ def add_counts(conn: Connection, t: ProjectionTables, deltas: dict[CountKey, Cou
                     **{f"v_{k}": v for k, v in values.items()},
                 }
             )
-    c = t.task_counts.c
-    where = and_(*(c[name] == bindparam(f"k_{name}") for name in _COUNT_KEY))
+    c = table.c
+    where = and_(*(c[name] == bindparam(f"k_{name}") for name in key_names))
     if inserts:
-        conn.execute(insert(t.task_counts), inserts)
+        conn.execute(insert(table), inserts)
     if updates:
         names = (*_COUNTERS, *_AMOUNTS)
-        statement = (
-            update(t.task_counts).where(where).values({n: bindparam(f"v_{n}") for n in names})
-        )
+        statement = update(table).where(where).values({n: bindparam(f"v_{n}") for n in names})
         conn.execute(statement, updates)
     if deletes:
-        conn.execute(delete(t.task_counts).where(where), deletes)
+        conn.execute(delete(table).where(where), deletes)
 
 
 # --- evaluations -----------------------------------------------------------------------------
 
 
+EvaluationCountKey = tuple[str, str, str, str, str, str, int]
+_EVALUATION_COUNT_KEY = ("tenant", "period", "unit", "status", "grade", "final_grade", "late")
+
+
+def evaluation_count_key(row: dict[str, Any]) -> EvaluationCountKey:
+    """Where a person's month counts in ``unit_evaluation_counts``: tenant, period, unit,
+    status, grade and final grade (``""`` when none) and late (1 when a step ran past its
+    deadline, :func:`~services.reporting.projections.is_late`)."""
+    return (
+        row["tenant"],
+        row["period"],
+        row["unit"],
+        row["status"],
+        row["grade"] or "",
+        row["final_grade"] or "",
+        int(is_late(list(row["flags"] or []))),
+    )
+
+
 def save_evaluations(conn: Connection, t: ProjectionTables, rows: list[dict[str, Any]]) -> None:
-    """Insert or replace each person's month ``rows`` (keyed by tenant, period, person)."""
+    """Insert or replace each person's month ``rows`` (keyed by tenant, period, person) and
+    move the person in ``unit_evaluation_counts`` from the stored row's key to the new one
+    (−1 / +1, the unit aggregates of issue 6)."""
     if not rows:
         return
     c = t.evaluation_facts.c
-    stored: set[tuple[str, str, str]] = set()
+    stored: dict[tuple[str, str, str], EvaluationCountKey] = {}
     for (tenant, period), group in _by_tenant_period(rows).items():
         for chunk in _chunks(group):
-            query = select(c.tenant, c.period, c.person).where(
-                c.tenant == tenant, c.period == period, c.person.in_(chunk)
-            )
-            stored.update((r.tenant, r.period, r.person) for r in conn.execute(query))
+            query = select(
+                c.tenant, c.period, c.person, c.unit, c.status, c.grade, c.final_grade, c.flags
+            ).where(c.tenant == tenant, c.period == period, c.person.in_(chunk))
+            for r in conn.execute(query):
+                stored[(r.tenant, r.period, r.person)] = evaluation_count_key(dict(r._mapping))
     new = [r for r in rows if (r["tenant"], r["period"], r["person"]) not in stored]
     old = [r for r in rows if (r["tenant"], r["period"], r["person"]) in stored]
     if new:
@@ -279,6 +347,58 @@ def save_evaluations(conn: Connection, t: ProjectionTables, rows: list[dict[str,
             statement,
             [{**{f"k_{k}": r[k] for k in keys}, **{f"v_{n}": r[n] for n in names}} for r in old],
         )
+    deltas: dict[EvaluationCountKey, int] = defaultdict(int)
+    for row in rows:
+        before = stored.get((row["tenant"], row["period"], row["person"]))
+        if before is not None:
+            deltas[before] -= 1
+        deltas[evaluation_count_key(row)] += 1
+    add_evaluation_counts(conn, t, {k: n for k, n in deltas.items() if n})
+
+
+def add_evaluation_counts(
+    conn: Connection, t: ProjectionTables, deltas: dict[EvaluationCountKey, int]
+) -> None:
+    """Add ``deltas`` (people) to the ``unit_evaluation_counts`` rows: created when missing,
+    deleted when no person is left under their key."""
+    if not deltas:
+        return
+    c = t.unit_evaluation_counts.c
+    stored: dict[EvaluationCountKey, int] = {}
+    units: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for key in deltas:
+        units[(key[0], key[1])].add(key[2])
+    for (tenant, period), names in units.items():
+        for chunk in _chunks(sorted(names)):
+            query = select(t.unit_evaluation_counts).where(
+                c.tenant == tenant, c.period == period, c.unit.in_(chunk)
+            )
+            for r in conn.execute(query):
+                key = tuple(getattr(r, n) for n in _EVALUATION_COUNT_KEY)
+                if key in deltas:
+                    stored[key] = int(r.people)  # type: ignore[index]
+    inserts, updates, deletes = [], [], []
+    for key, delta in deltas.items():
+        people = stored.get(key, 0) + delta
+        keys = dict(zip(_EVALUATION_COUNT_KEY, key, strict=True))
+        if people < 0 or (key not in stored and people == 0):
+            raise ValueError(f"unit_evaluation_counts {key}: {people} people")
+        if key not in stored:
+            inserts.append({**keys, "people": people})
+        elif people == 0:
+            deletes.append({f"k_{k}": v for k, v in keys.items()})
+        else:
+            updates.append({**{f"k_{k}": v for k, v in keys.items()}, "v_people": people})
+    where = and_(*(c[name] == bindparam(f"k_{name}") for name in _EVALUATION_COUNT_KEY))
+    if inserts:
+        conn.execute(insert(t.unit_evaluation_counts), inserts)
+    if updates:
+        statement = (
+            update(t.unit_evaluation_counts).where(where).values(people=bindparam("v_people"))
+        )
+        conn.execute(statement, updates)
+    if deletes:
+        conn.execute(delete(t.unit_evaluation_counts).where(where), deletes)
 
 
 def _by_tenant_period(rows: list[dict[str, Any]]) -> dict[tuple[str, str], list[str]]:
@@ -316,8 +436,10 @@ def task_totals(
     by: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
     """Sums of ``task_counts`` in the scope, grouped by the columns named in ``by``
-    (``tenant``, ``unit``, ``person``, ``task_group``)."""
-    c = t.task_counts.c
+    (``tenant``, ``unit``, ``person``, ``task_group``). Without a person in the scope or in
+    ``by`` the sums are read from the unit aggregates (``unit_task_counts``, issue 6)."""
+    per_unit = person is None and "person" not in by
+    c = (t.unit_task_counts if per_unit else t.task_counts).c
     keys = [getattr(c, name) for name in by]
     sums = [func.sum(getattr(c, name)).label(name) for name in _COUNTERS]
     points = [
@@ -347,9 +469,15 @@ def covered_units(
     unit: str | None = None,
     person: str | None = None,
 ) -> list[tuple[str, str]]:
-    """The (tenant, unit) pairs with any task or evaluation row in the scope."""
+    """The (tenant, unit) pairs with any task or evaluation row in the scope (read from the
+    unit aggregates when no person is given: they have a row exactly when a person has)."""
     pairs: set[tuple[str, str]] = set()
-    for table in (t.task_counts, t.evaluation_facts):
+    tables = (
+        (t.task_counts, t.evaluation_facts)
+        if person is not None
+        else (t.unit_task_counts, t.unit_evaluation_counts)
+    )
+    for table in tables:
         c = table.c
         query = select(c.tenant, c.unit).distinct().where(*_scope(c, tenants, period, unit, person))
         pairs.update((r.tenant, r.unit) for r in conn.execute(query))
@@ -392,18 +520,48 @@ def evaluation_counts(
     column: str,
     *,
     unit: str | None = None,
-) -> list[tuple[str, str, str | None, int]]:
-    """(tenant, unit, value of ``column``, people) in the scope — e.g. ``final_grade`` or
-    ``status``."""
-    c = t.evaluation_facts.c
+) -> list[tuple[str, str, Any, int]]:
+    """(tenant, unit, value of ``column``, people) in the scope, from the unit aggregates
+    (``unit_evaluation_counts``): ``column`` is ``status``, ``grade``, ``final_grade`` (``None``
+    when not graded yet) or ``late`` (0 / 1)."""
+    c = t.unit_evaluation_counts.c
     value = getattr(c, column)
     query = (
-        select(c.tenant, c.unit, value, func.count())
+        select(c.tenant, c.unit, value, func.sum(c.people))
         .where(*_scope(c, tenants, period, unit, None))
         .group_by(c.tenant, c.unit, value)
         .order_by(c.tenant, c.unit, value)
     )
-    return [(r[0], r[1], r[2], int(r[3])) for r in conn.execute(query)]
+    grades = column in ("grade", "final_grade")
+    return [
+        (r[0], r[1], (r[2] or None) if grades else r[2], int(r[3] or 0))
+        for r in conn.execute(query)
+    ]
+
+
+def evaluation_cube(
+    conn: Connection,
+    t: ProjectionTables,
+    tenants: Sequence[str],
+    period: str,
+    columns: Sequence[str],
+) -> list[tuple[Any, ...]]:
+    """(tenant, unit, *values of ``columns``, people) in the scope from
+    ``unit_evaluation_counts``, grouped by tenant, unit and ``columns`` (among ``status``,
+    ``grade``, ``final_grade`` — ``None`` when not graded yet — and ``late``, 0 / 1)."""
+    c = t.unit_evaluation_counts.c
+    values = [getattr(c, name) for name in columns]
+    grades = [name in ("grade", "final_grade") for name in columns]
+    query = (
+        select(c.tenant, c.unit, *values, func.sum(c.people))
+        .where(*_scope(c, tenants, period, None, None))
+        .group_by(c.tenant, c.unit, *values)
+    )
+    out = []
+    for r in conn.execute(query).all():
+        picked = tuple((v or None) if g else v for v, g in zip(r[2:-1], grades, strict=True))
+        out.append((r[0], r[1], *picked, int(r[-1] or 0)))
+    return out
 
 
 # --- the goal tree -------------------------------------------------------------------------

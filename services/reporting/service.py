@@ -36,7 +36,7 @@ def percent(part: int | Decimal, whole: int | Decimal) -> Decimal | None:
     return value.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
-def _covers(
+def covers(
     conn: Connection,
     t: ProjectionTables,
     tenants: Sequence[str],
@@ -51,7 +51,9 @@ def _covers(
     }
 
 
-def _with_rates(row: dict[str, Any]) -> dict[str, Any]:
+def with_rates(row: dict[str, Any]) -> dict[str, Any]:
+    """``row`` (task sums) with ``done_percent``, ``on_time_percent`` and
+    ``points_completed_percent`` (%, see :func:`percent`)."""
     return {
         **row,
         "done_percent": percent(row["done"], row["total"]),
@@ -100,10 +102,10 @@ def task_summary(
     rows = repo.task_totals(conn, tables, tenants, period, **scope, by=levels[by]) if by else []
     return {
         "period": period,
-        "covers": _covers(conn, tables, tenants, period, unit, person),
-        "totals": _with_rates(totals[0]),
-        "by_group": [_with_rates(g) for g in groups],
-        "rows": [_with_rates(r) for r in rows],
+        "covers": covers(conn, tables, tenants, period, unit, person),
+        "totals": with_rates(totals[0]),
+        "by_group": [with_rates(g) for g in groups],
+        "rows": [with_rates(r) for r in rows],
     }
 
 
@@ -166,26 +168,29 @@ def grade_distribution(
     ):
         per_unit[(tenant, u)][grade if grade in GRADES else "pending"] += n
 
-    def figures(counts: Counter[str]) -> dict[str, Any]:
-        graded = sum(counts[g] for g in GRADES)
-        return {
-            **{g: counts[g] for g in GRADES},
-            "pending": counts["pending"],
-            "graded": graded,
-            "a_percent": percent(counts["A"], graded),
-        }
-
     total: Counter[str] = Counter()
     for counts in per_unit.values():
         total.update(counts)
     return {
         "period": period,
-        "covers": _covers(conn, tables, tenants, period, unit),
-        "totals": figures(total),
+        "covers": covers(conn, tables, tenants, period, unit),
+        "totals": grade_figures(total),
         "units": [
-            {"tenant": tenant, "unit": u, **figures(counts)}
+            {"tenant": tenant, "unit": u, **grade_figures(counts)}
             for (tenant, u), counts in sorted(per_unit.items())
         ],
+    }
+
+
+def grade_figures(counts: Counter[str]) -> dict[str, Any]:
+    """People per final grade A–D and ``pending`` from ``counts`` (grade → people), with
+    ``graded`` (people with a final grade) and ``a_percent`` (% of A among them)."""
+    graded = sum(counts[g] for g in GRADES)
+    return {
+        **{g: counts[g] for g in GRADES},
+        "pending": counts["pending"],
+        "graded": graded,
+        "a_percent": percent(counts["A"], graded),
     }
 
 
@@ -208,7 +213,7 @@ def cycle_progress(
     steps = Counter(r["status"] for r in rows)
     return {
         "period": period,
-        "covers": _covers(conn, tables, tenants, period, unit),
+        "covers": covers(conn, tables, tenants, period, unit),
         "by_step": {step: steps[step] for step in (*STEPS, *sorted(set(steps) - set(STEPS)))},
         "published_percent": percent(steps["published"], len(rows)),
         "late": [

@@ -25,6 +25,9 @@ _PYDANTIC: dict[str, str] = {
     "missing": "bắt buộc nhập",
     "string_too_short": "không được để trống",
     "string_too_long": "quá dài (tối đa {max_length} ký tự)",
+    # constraints checked after a validator (NFC text, services/common/text.py) are generic
+    "too_short": "không được để trống",
+    "too_long": "quá dài (tối đa {max_length} ký tự)",
     "less_than_equal": "không được lớn hơn {le}",
     "less_than": "phải nhỏ hơn {lt}",
     "greater_than_equal": "không được nhỏ hơn {ge}",

@@ -10,10 +10,11 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.access.matrix import OPERATIONS, markdown, run, unclassified
+from tests.access.matrix import OPERATIONS, Excluded, markdown, run, unclassified
 from tests.access.world import World, access_world
 
 pytestmark = pytest.mark.integration
@@ -27,7 +28,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         yield built
 
 
-def _spec(world: World, service: str) -> dict:
+def _spec(world: World, service: str) -> dict[str, Any]:
     return world.clients[service].app.openapi()
 
 
@@ -36,7 +37,7 @@ def test_every_operation_is_in_the_matrix_or_excluded_with_a_reason(
     world: World, service: str
 ) -> None:
     assert unclassified(service, _spec(world, service)) == []
-    assert all(getattr(e, "reason", "x") for e in OPERATIONS[service].values())
+    assert all(e.reason for e in OPERATIONS[service].values() if isinstance(e, Excluded))
 
 
 @pytest.mark.parametrize("service", SERVICES)

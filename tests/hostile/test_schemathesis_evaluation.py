@@ -29,3 +29,4 @@ def test_evaluation_openapi_holds_under_generated_requests(
     print(outcome.summary())
     assert not outcome.failures, "\n".join(dict.fromkeys(outcome.failures))
     assert outcome.sent >= cases_wanted(), outcome.summary()
+    assert not outcome.untested, outcome.untested

@@ -17,3 +17,4 @@ def test_planning_openapi_holds_under_generated_requests(hanoi: dict[str, str]) 
     print(outcome.summary())
     assert not outcome.failures, "\n".join(dict.fromkeys(outcome.failures))
     assert outcome.sent >= cases_wanted(), outcome.summary()
+    assert not outcome.untested, outcome.untested

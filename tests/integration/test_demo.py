@@ -178,6 +178,7 @@ def _general_points(home: Path) -> dict[str, Decimal]:
         }
 
 
+@pytest.mark.timeout(900)  # the whole month on the dev server: ~2-4 min, more on a busy machine
 def test_demo_plays_the_month_and_prints_what_the_engine_computes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -254,6 +255,7 @@ def test_demo_plays_the_month_and_prints_what_the_engine_computes(
         assert (folder / name).read_bytes().startswith(b"%PDF")
 
 
+@pytest.mark.timeout(600)
 def test_ctrl_c_stops_everything_the_demo_started(tmp_path: Path) -> None:
     """SIGINT while the monthly cycle runs (inside ``asyncio.run``)."""
     home = tmp_path / "home"

@@ -242,6 +242,7 @@ async def _run_month(address: str, sources: HttpSources, people: list[str]) -> d
     return {"progress": progress, "states": states, "relation": relation}
 
 
+@pytest.mark.timeout(900)  # a real month / browser session; slow on a busy machine
 def test_a_month_runs_to_publication_on_the_dev_server(stack: dict[str, str]) -> None:
     started = time.monotonic()
     with httpx.Client(base_url=stack["tasks"], timeout=10) as tasks:

@@ -337,6 +337,7 @@ def _engine_result(ledger: list[dict[str, Any]], general: Decimal) -> Any:
     return score_month(records, general_score=general, working_days=1, days_worked=1)
 
 
+@pytest.mark.timeout(900)  # a real month / browser session; slow on a busy machine
 def test_the_ward_month_runs_through_the_api_on_the_dev_server(ward: Ward) -> None:
     started = time.monotonic()
     with transaction(tenancy.registry_engine()) as s:

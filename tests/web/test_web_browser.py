@@ -74,6 +74,7 @@ def row_inputs(page: Page) -> list[tuple[str, Decimal]]:
     ]
 
 
+@pytest.mark.timeout(900)  # a real month / browser session; slow on a busy machine
 def test_month_in_the_browser(
     browser: Browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, temporal_address: str
 ) -> None:

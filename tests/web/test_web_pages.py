@@ -72,6 +72,7 @@ def _publish_the_office(evaluation_url: str) -> None:
             assert published.status_code == 200, published.text
 
 
+@pytest.mark.timeout(900)  # a real month / browser session; slow on a busy machine
 def test_dashboard_tasks_reports_in_the_browser(
     browser: Browser,
     tmp_path: Path,
