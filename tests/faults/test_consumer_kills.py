@@ -34,7 +34,7 @@ from tests.integration.test_reporting_pipeline import (
 pytestmark = pytest.mark.integration
 
 KILLS = int(os.environ.get("WOMS_FAULT_CONSUMER_KILLS", "20"))
-TASKS = int(os.environ.get("WOMS_FAULT_CONSUMER_TASKS", "6000"))
+TASKS = int(os.environ.get("WOMS_FAULT_CONSUMER_TASKS", "9000"))
 SEED = 909
 
 
@@ -50,7 +50,7 @@ def test_a_consumer_killed_20_times_mid_stream_applies_every_event_once(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
     """Each round starts the consumer, waits until it has applied at least one more event than
-    before (so every kill lands mid-stream, after a commit), sleeps a seeded random 0–200 ms
+    before (so every kill lands mid-stream, after a commit), sleeps a seeded random 0–50 ms
     and SIGKILLs it; a final run ``--until-caught-up`` finishes the stream."""
     rng = random.Random(SEED)
     dbs = _tenant(tmp_path, kafka_bootstrap, 9)
@@ -80,7 +80,7 @@ def test_a_consumer_killed_20_times_mid_stream_applies_every_event_once(
                         f"the consumer applied nothing in 120 s: {progress} of {published}"
                     )
                     time.sleep(0.005)
-                time.sleep(rng.uniform(0, 0.2))
+                time.sleep(rng.uniform(0, 0.05))
             finally:
                 victim.kill()
                 victim.wait(timeout=30)
