@@ -39,7 +39,8 @@ $(CHECKOV): | $(STAMP)
 test: lint $(CHROMIUM) $(CHECKOV)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# The fault scenarios of issue 9 (docs/faults.md), the long ones included (WOMS_FAULTS=1).
+# The fault scenarios of issue 9 (docs/faults.md), the long ones included (WOMS_FAULTS=1);
+# CI (.ci/run) runs it after `make test`. It installs what it needs on a fresh checkout.
 # The broker-restart scenario keeps Tansu's log on a local S3 endpoint: moto's server, in its
 # own virtual environment (its pins are not ours).
 MOTO := $(VENV)/tools/moto/bin/moto_server

@@ -39,10 +39,12 @@ unexpected status (locust's failure: 4xx/5xx). CPU seconds (``/proc``, psutil) o
 counted window: of the measured process, as ms per request, % of one core (the most one
 uvicorn worker can use) and ``r/s per core`` (``1000 / ms per request``: the rate a whole
 quiet core would serve at that cost); of the other API processes, as ms per request (``deps``:
-tasks, evaluation and reporting ask planning for the evaluator relation on each request); of
-this process (the load driver), as %. The machine is shared: the load average before and after
-each service is printed and recorded (``uptime``); the ratios to ``/health`` in the same run
-depend less on it than the absolute figures.
+tasks, evaluation and reporting ask planning for the evaluator relation and role grants, kept
+``RELATION_CACHE_S`` seconds per tenant and day — :mod:`services.common.relation_cache`,
+default 30, ``--relation-cache`` sets it for the run); of this process (the load driver), as
+%. The machine is shared: the load average before and after each service is printed and
+recorded (``uptime``); the ratios to ``/health`` in the same run depend less on it than the
+absolute figures.
 
 Not measured here: evaluation steps signal the person's workflow after the commit; without a
 Temporal address the signal is answered ``pending`` at once (``services/evaluation/signals.py``),
@@ -53,7 +55,7 @@ are not throttled; the limiter still runs on every request.
 Prints a table and one JSON line; ``--strict`` exits 1 when a target is missed. Usage:
 ``python bench/load.py [--services planning,tasks,evaluation,reporting] [--seconds 20]
 [--warmup 3] [--users 8] [--rate 300] [--rate-users 60] [--below 0.5] [--telemetry MODE]
-[--keep DIR] [--strict]``.
+[--relation-cache SECONDS] [--keep DIR] [--strict]``.
 Results: ``docs/bench-load.md``.
 """
 
@@ -819,6 +821,12 @@ def main() -> None:
         help="WOMS_TELEMETRY of the services (off | file | console | otlp); unset: the "
         "embedded default (file: every span as a JSON line under WOMS_HOME/telemetry)",
     )
+    parser.add_argument(
+        "--relation-cache",
+        default="",
+        help="RELATION_CACHE_S of the services (seconds planning's relation and role grants "
+        "are reused; 0: fetched on every request); unset: the default (30)",
+    )
     parser.add_argument("--keep", type=Path, help="WOMS_HOME to use and keep")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args()
@@ -836,6 +844,9 @@ def main() -> None:
     os.environ.pop("WOMS_TELEMETRY", None)
     if args.telemetry:
         os.environ["WOMS_TELEMETRY"] = args.telemetry
+    os.environ.pop("RELATION_CACHE_S", None)
+    if args.relation_cache:
+        os.environ["RELATION_CACHE_S"] = args.relation_cache
     started = datetime.now(UTC)
     machine = uptime()
     _say(f"WOMS_HOME {home}; {machine}")
@@ -878,6 +889,7 @@ def main() -> None:
                 "rate_users": args.rate_users,
                 "below": args.below,
                 "telemetry": args.telemetry or "default (file)",
+                "relation_cache_s": args.relation_cache or "default (30)",
                 "results": results,
                 "missed": {k: v for k, v in missed.items() if v},
             },

@@ -16,6 +16,7 @@ from woms.cycle_cmds import app as cycle_app
 from woms.demo import demo
 from woms.dev import app as dev_app
 from woms.export_cmds import export
+from woms.platform_cmds import app as platform_app
 from woms.relay_cmds import relay
 from woms.reporting_cmds import app as reporting_app
 from woms.scoring_cmds import register as register_scoring
@@ -34,6 +35,7 @@ app.add_typer(tenant_app, name="tenant")
 app.add_typer(cycle_app, name="cycle")
 app.add_typer(reporting_app, name="reporting")
 app.add_typer(audit_app, name="audit")
+app.add_typer(platform_app, name="platform")
 register_scoring(app)
 app.command("demo")(demo)
 app.command("worker")(worker)

@@ -95,13 +95,22 @@ def down() -> None:
 @app.command()
 def token(
     tenant: Annotated[str, typer.Option(help="Tenant code")],
-    subject: Annotated[str, typer.Option(help="Person code, or system:<name>")],
+    subject: Annotated[str, typer.Option(help="Person code, account, or system:<name>")],
     role: Annotated[
-        list[str] | None, typer.Option(help="Role (repeat): staff (default), tenant_admin, …")
+        list[str] | None,
+        typer.Option(
+            help="Role (repeat) of a system:<name> token: service, system. A person's or an "
+            "account's roles (tenant_admin, central, external_body) come from planning's "
+            "role_grants, not from the token: the services ignore them here."
+        ),
     ] = None,
     ttl: Annotated[int | None, typer.Option(help="Lifetime in seconds (TOKEN_TTL_S)")] = None,
 ) -> None:
-    """Issue a bearer token from the embedded issuer (keys under $WOMS_HOME/keys)."""
+    """Issue a bearer token from the embedded issuer (keys under $WOMS_HOME/keys).
+
+    Vai trò của cán bộ do dịch vụ kế hoạch giao (role_grants của tệp đơn vị thuê bao), không
+    lấy từ mã truy cập: ``--role`` only matters for ``system:`` subjects (docs/identity.md).
+    """
     from services.common.auth import issue_token
 
     typer.echo(issue_token(tenant, subject, set(role or ["staff"]), ttl_s=ttl))

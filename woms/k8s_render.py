@@ -227,7 +227,16 @@ def render_tenant(tenant_file: Path, out: Path = K8S) -> Rendered:
                 "files": [f"{config_key(rel)}=tenant/{rel}" for rel in copies],
             },
         ],
-        "patches": [{"path": "onboard-patch.yaml"}],
+        "patches": [
+            {"path": "onboard-patch.yaml"},
+            {  # the daily audit-head export runs at 23:50 of the tenant's own day
+                "target": {"kind": "CronJob", "name": "audit-export-head"},
+                "patch": json.dumps(
+                    [{"op": "replace", "path": "/spec/timeZone", "value": tf.time_zone}],
+                    ensure_ascii=False,
+                ),
+            },
+        ],
         "images": [{"name": "woms", "newName": "registry.example.vn/woms/woms", "newTag": "0.1.0"}],
     }
     files["kustomization.yaml"] = header + _dump(kustomization)

@@ -8,6 +8,11 @@ of one tenant (or of every tenant of the registry, re-read each round so new ten
 picked up) until SIGINT / SIGTERM. The broker is ``KAFKA_BOOTSTRAP_SERVERS``, else the
 embedded Tansu broker of ``woms dev up``.
 
+Publish verification (``--verify``, the default; ``docs/faults.md``): the relay remembers where
+the broker said each event landed and, after a broker failure, reads those offsets back and
+sends again what the broker lost (:class:`services.common.outbox.PublishVerifier`, kept in
+memory: a relay restarted together with the broker does not verify what it sent before).
+
 Exit codes: 0 stopped by a signal (or ``--drain`` done), 2 unknown tenant or no broker,
 1 the broker kept refusing with ``--drain``.
 """
@@ -25,6 +30,8 @@ import typer
 
 if TYPE_CHECKING:
     from sqlalchemy import Table
+
+    from services.common.outbox import PublishVerifier
 
 #: The services that own an outbox (reporting only consumes).
 RELAYED = ("planning", "tasks", "evaluation")
@@ -81,8 +88,15 @@ def _tenants(only: str | None) -> list[str]:
         raise typer.Exit(2) from exc
 
 
-def relay_round(tenants: list[str], producer: Any, counts: Counter[str], limit: int = 500) -> int:
-    """One pass over every outbox of ``tenants``: each drained in batches of ``limit``.
+def relay_round(
+    tenants: list[str],
+    producer: Any,
+    counts: Counter[str],
+    limit: int = 500,
+    verifier: PublishVerifier | None = None,
+) -> int:
+    """One pass over every outbox of ``tenants``: each drained in batches of ``limit``,
+    through ``verifier`` when given (:func:`services.common.outbox.relay_once`).
 
     Returns the number of events published; ``counts`` gains them per ``tenant/service``.
 
@@ -97,7 +111,7 @@ def relay_round(tenants: list[str], producer: Any, counts: Counter[str], limit: 
     for tenant in tenants:
         for service, table in outbox_tables().items():
             engine = engine_for(tenant, service)
-            while n := relay_once(engine, table, producer, limit=limit):
+            while n := relay_once(engine, table, producer, limit=limit, verifier=verifier):
                 counts[f"{tenant}/{service}"] += n
                 total += n
                 if n < limit:
@@ -135,12 +149,20 @@ def relay(
         bool, typer.Option("--drain", help="Publish what is pending now, then stop")
     ] = False,
     report_every: Annotated[float, typer.Option(help="Seconds between progress lines")] = 10.0,
+    verify: Annotated[
+        bool,
+        typer.Option(
+            "--verify/--no-verify",
+            help="After a broker failure, read back what it acknowledged and re-send what it lost",
+        ),
+    ] = True,
 ) -> None:
     """Chuyển sự kiện / relay the services' outboxes to Kafka until Ctrl-C (SIGINT / SIGTERM)."""
     from kafka import KafkaProducer
     from kafka.errors import KafkaError
 
     from services.common.db import dispose_engines
+    from services.common.outbox import PublishVerifier
     from services.common.telemetry import setup_telemetry
 
     tenants = _tenants(tenant)
@@ -155,6 +177,7 @@ def relay(
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", client_id="woms-relay")
+    verifier = PublishVerifier(bootstrap) if verify else None
     counts: Counter[str] = Counter()
     failures = 0
     where = tenant or "mọi đơn vị / every tenant"
@@ -163,7 +186,7 @@ def relay(
         last_report = time.monotonic()
         while not stop.is_set():
             try:
-                sent = relay_round(tenants, producer, counts)
+                sent = relay_round(tenants, producer, counts, verifier=verifier)
                 failures = 0
             except KafkaError as exc:
                 failures += 1
@@ -172,8 +195,8 @@ def relay(
                     raise typer.Exit(1) from exc
                 stop.wait(min(2.0 * failures, 10.0))
                 continue
-            if drain and sent == 0:
-                break
+            if drain and sent == 0 and not (verifier and verifier.scheduled()):
+                break  # nothing pending, no verification to come
             if time.monotonic() - last_report >= report_every and counts:
                 last_report = time.monotonic()
                 typer.echo(f"relay: {sum(counts.values())} events {dict(counts)}")
@@ -185,3 +208,5 @@ def relay(
         producer.close(timeout=10)
         dispose_engines()
     typer.echo(f"relay: dừng / stopped after {sum(counts.values())} events {dict(counts)}")
+    if verifier is not None and verifier.stats["verifications"]:
+        typer.echo(f"relay: kiểm tra lại / verified {verifier.stats}")

@@ -22,7 +22,10 @@ external system or a service), ``tenant``, ``roles`` (list), ``iat``, ``nbf``, `
 
 Roles used by the policies: ``staff`` (everyone), ``tenant_admin`` (a province's
 administrators), ``central`` (a central body reading across units), ``system`` (an external
-system feeding key-result data), ``service`` (another WOMS service).
+system feeding key-result data), ``service`` (another WOMS service). The ``roles`` claim is
+what the token says; the APIs do not act on it as such: :mod:`services.common.roles` replaces
+a person's roles with ``staff`` + planning's grants and keeps only ``service`` / ``system``
+of a ``system:`` subject's token (``docs/identity.md``).
 """
 
 from __future__ import annotations

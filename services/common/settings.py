@@ -20,6 +20,8 @@ Environment variables (all optional):
   ``OIDC_SUBJECT_CLAIM`` (default ``sub``) — bearer tokens of people are verified against that
   identity provider's JWKS; unset means the embedded issuer (``services/common/auth.py``,
   ``docs/identity.md``). ``TOKEN_TTL_S`` — default lifetime of issued tokens (3600).
+* ``RELATION_CACHE_S`` — how long a service reuses what it fetched from planning for a tenant
+  and day (the evaluator relation, role grants), in seconds (default 30; 0 disables the cache).
 """
 
 from __future__ import annotations
@@ -69,6 +71,7 @@ class Settings(BaseSettings):
     oidc_audience: str = "woms"
     oidc_subject_claim: str = "sub"
     token_ttl_s: int = Field(default=3600, gt=0)
+    relation_cache_s: float = Field(default=30.0, ge=0)
 
     @field_validator("woms_home")
     @classmethod

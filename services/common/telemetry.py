@@ -116,6 +116,7 @@ class Telemetry:
     meter_provider: MeterProvider | None = None
     owned: bool = True
     _files: list[IO[str]] = field(default_factory=list)
+    _tracers: dict[str, Tracer] = field(default_factory=dict)
 
     @property
     def enabled(self) -> bool:
@@ -156,7 +157,12 @@ def get_tracer(name: str) -> Tracer:
     current = _active
     if current is None or current.tracer_provider is None:
         return trace.NoOpTracer()
-    return current.tracer_provider.get_tracer(name)
+    # one tracer per name and provider: the provider builds a new one on every call, and the
+    # database spans ask for one per SQL statement (issue 9, "Load")
+    tracer = current._tracers.get(name)
+    if tracer is None:
+        tracer = current._tracers[name] = current.tracer_provider.get_tracer(name)
+    return tracer
 
 
 def get_meter(name: str) -> Meter:

@@ -1,5 +1,6 @@
 """What every service's HTTP API shares: the caller from the bearer token, the tenant context
-(another tenant's token gets 404), Rego-checked access, the request's unit of work.
+(another tenant's token gets 404), the caller's roles as planning grants them
+(:mod:`services.common.roles`), Rego-checked access, the request's unit of work.
 """
 
 from __future__ import annotations
@@ -8,7 +9,9 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Header, HTTPException, Path, Query, Request
 from sqlalchemy.exc import SQLAlchemyError
@@ -20,6 +23,7 @@ from services.common.auth import AuthError, IdentityProviderUnavailable, Princip
 from services.common.db import engine_for, transaction, unavailable
 from services.common.limits import rate_limiter_of
 from services.common.policy import PolicyEvaluator, PolicyUnavailable, policy_engine
+from services.common.roles import GrantSource, HttpGrants, RolesUnavailable, resolve
 from services.common.settings import get_settings
 
 MAX_LIMIT = 200
@@ -32,6 +36,10 @@ RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 POLICY_UNAVAILABLE = "máy chủ chính sách không truy cập được / policy engine (OPA) unavailable"
 """Detail of the 503 answered when ``OPA_URL`` is set and the server cannot be reached."""
+ROLES_UNAVAILABLE = "không đọc được vai trò từ kế hoạch / planning's role grants unavailable"
+"""Detail of the 503 answered when planning's role grants cannot be read."""
+DEFAULT_ZONE = "Asia/Ho_Chi_Minh"
+"""Zone of the day on which roles are resolved for a caller whose tenant is not registered."""
 
 _local = threading.local()
 _shared: dict[str, PolicyEvaluator] = {}
@@ -85,6 +93,46 @@ def principal_of(
     if limiter is not None:
         limiter.check(principal)
     return principal
+
+
+def grant_source(request: Request) -> GrantSource:
+    """The app's source of role grants (``app.state.role_grants``, set by each service's
+    ``create_app``); default: planning over HTTP at ``PLANNING_URL``
+    (:class:`services.common.roles.HttpGrants`), created on first use."""
+    source: GrantSource | None = getattr(request.app.state, "role_grants", None)
+    if source is None:
+        source = request.app.state.role_grants = HttpGrants("woms")
+    return source
+
+
+def today_in(zone: str) -> date:
+    """Today's date in the time zone ``zone`` (the day roles are resolved for)."""
+    return datetime.now(ZoneInfo(zone)).date()
+
+
+def with_roles(principal: Principal, source: GrantSource, day: date) -> Principal:
+    """``principal`` with its effective roles on ``day`` (:func:`services.common.roles.resolve`:
+    ``staff`` + planning's grants; a token's ``service``/``system`` for ``system:`` subjects).
+
+    Raises:
+        HTTPException: 503 when the grants cannot be read.
+    """
+    try:
+        return resolve(principal, source, day)
+    except RolesUnavailable as exc:
+        raise HTTPException(503, f"{ROLES_UNAVAILABLE}: {exc}") from exc
+
+
+def caller_of(
+    principal: Annotated[Principal, Depends(principal_of)],
+    source: Annotated[GrantSource, Depends(grant_source)],
+) -> Principal:
+    """The caller with the roles planning grants it in its own tenant today (the dependency of
+    endpoints outside ``/tenants/{tenant}``, e.g. reporting's ``/central``): a tenant that is
+    not registered has no grants; 503 when the grants cannot be read."""
+    with outage_as_503():
+        found = tenancy.cached_tenant(principal.tenant)
+    return with_roles(principal, source, today_in(found.time_zone if found else DEFAULT_ZONE))
 
 
 def _verified(authorization: str | None) -> Principal:
@@ -179,15 +227,22 @@ def outage_as_503() -> Iterator[None]:
 
 def context_for(service: str) -> Callable[..., Context]:
     """A FastAPI dependency giving the :class:`Context` of ``/tenants/{tenant}`` requests:
-    404 unless the token's tenant is ``tenant`` and the tenant is onboarded."""
+    404 unless the token's tenant is ``tenant`` and the tenant is onboarded; the context's
+    principal carries the roles planning grants on the tenant's today (:func:`with_roles`,
+    503 when they cannot be read), never the roles a person's token claims."""
 
-    def context(tenant: str, principal: Annotated[Principal, Depends(principal_of)]) -> Context:
+    def context(
+        tenant: str,
+        principal: Annotated[Principal, Depends(principal_of)],
+        source: Annotated[GrantSource, Depends(grant_source)],
+    ) -> Context:
         if principal.tenant != tenant:
             raise HTTPException(404, "không tìm thấy / not found")
-        with outage_as_503(), transaction(tenancy.registry_engine()) as session:
-            found = tenancy.get_tenant(session, tenant)
+        with outage_as_503():
+            found = tenancy.cached_tenant(tenant)
         if found is None:
             raise HTTPException(404, "không tìm thấy / not found")
-        return Context(tenant, principal, found.config, found.name, service)
+        resolved = with_roles(principal, source, today_in(found.time_zone))
+        return Context(tenant, resolved, found.config, found.name, service)
 
     return context

@@ -6,7 +6,8 @@ tenant's token gets 404). Access to a person's month is decided by the Rego pack
 ``woms.evaluation.authz`` with the evaluator relation of the period, read from the planning
 API (``sources``: :class:`~services.evaluation.clients.HttpSources`, app state, overridable;
 it also reads the tasks ledger and the units' plans); starting and following the tenant's
-month needs the role ``tenant_admin`` (``central`` may read the progress).
+month needs the role ``tenant_admin`` (``central`` may read the progress). Roles are the ones
+planning grants the caller (:mod:`services.common.roles`), never a person's token claim.
 
 Besides a person's steps: the general-criteria form and its rows (``001 §II.1``), the records
 of ``001 §V.2``, late data from the tasks ledger (``DOMAIN.md §6``), the authority's decision
@@ -50,6 +51,7 @@ from services.common.exports import parse_record
 from services.common.exports.download import FILE_RESPONSES as FILES
 from services.common.exports.download import file_response
 from services.common.limits import install_limits
+from services.common.roles import GrantSource, HttpGrants
 from services.common.telemetry import instrument_app
 from services.common.web import Context, context_for, policies
 from services.evaluation import collective, schemas, service, signals, unit_service
@@ -160,6 +162,8 @@ def _authorize(
 
 
 def _require_role(ctx: Context, action: str, *roles: str) -> None:
+    """403 naming ``action`` unless the caller holds one of ``roles`` — the roles resolved
+    from planning's grants (``ctx.principal``, :func:`services.common.web.context_for`)."""
     if not ctx.principal.roles & set(roles):
         reason = "chỉ quản trị đơn vị thuê bao / only a tenant administrator"
         raise HTTPException(403, {"action": action, "reasons": [reason]})
@@ -932,7 +936,9 @@ def cycle_progress(ctx: Ctx, gw: Gateway, period: Period) -> schemas.CycleProgre
 
 
 def create_app(
-    sources: RelationSource | None = None, cycle_gateway: CycleGateway | None = None
+    sources: RelationSource | None = None,
+    cycle_gateway: CycleGateway | None = None,
+    role_grants: GrantSource | None = None,
 ) -> FastAPI:
     """The evaluation service's FastAPI application.
 
@@ -941,12 +947,17 @@ def create_app(
             ``PLANNING_URL``).
         cycle_gateway: Temporal access (default: ``TEMPORAL_ADDRESS`` or the embedded
             dev server).
+        role_grants: where callers' roles come from (default: planning over HTTP, the same
+            planning as ``sources`` when it is :class:`HttpSources`;
+            :mod:`services.common.roles`).
     """
     app = FastAPI(title="WOMS — Đánh giá (evaluation)", version="0.1.0")
     instrument_app(app, "evaluation")  # OpenTelemetry: docs/telemetry.md
     install_limits(app, "evaluation")  # body cap, per-token rate limit: docs/security.md
     app.state.sources = sources if sources is not None else HttpSources()
     app.state.gateway = cycle_gateway if cycle_gateway is not None else CycleGateway()
+    planning = getattr(app.state.sources, "_planning", None)  # HttpSources' planning client
+    app.state.role_grants = role_grants or HttpGrants(service.SERVICE, planning)
     app.include_router(router)
 
     @app.exception_handler(service.EvaluationError)

@@ -15,7 +15,9 @@ day of the period; people in one of the two only get their membership history re
 evaluated when present at least half the working days (``001 §I.6``); a mover is evaluated
 once, in the unit at the end of the period.
 
-Both with a service token (subject ``system:evaluation``, role ``service``). The callables
+Both with a service token (subject ``system:evaluation``, role ``service``). The relation of a
+tenant and day is kept ``RELATION_CACHE_S`` seconds (:mod:`services.common.relation_cache`;
+default 30, 0 = fetched on every call). The callables
 :meth:`HttpSources.people_of`, :meth:`HttpSources.ledger_of` and
 :meth:`HttpSources.relation_of` are what
 :class:`~services.evaluation.activities.EvaluationActivities`
@@ -32,6 +34,7 @@ from typing import Any
 import httpx
 
 from services.common.auth import issue_token
+from services.common.relation_cache import RelationCache
 from services.common.settings import Settings, get_settings
 from services.evaluation.leaders import ObjectiveStanding
 from services.evaluation.people_of_month import (
@@ -80,8 +83,10 @@ class HttpSources:
         transport: httpx.BaseTransport | None = None,
         period_start_day: int = 1,
         working_days: WorkingDays | None = None,
+        cache: RelationCache | None = None,
     ) -> None:
         self._settings = settings or get_settings()
+        self._cache = cache if cache is not None else RelationCache(self._settings.relation_cache_s)
         self._start_day = period_start_day
         self._days = working_days or WorkingDays()
         self._tasks = httpx.Client(
@@ -107,12 +112,34 @@ class HttpSources:
             raise SourceUnavailable(f"{path}: {answer.status_code} {answer.text}")
         return answer.json()
 
+    def _policy_data(self, tenant: str, day: date) -> dict[str, Any]:
+        """Planning's ``/evaluators/policy-data`` of ``day``, cached per tenant and day
+        (``RELATION_CACHE_S``): read-only, shared between calls.
+
+        Raises:
+            SourceUnavailable: planning did not answer 200.
+        """
+        data: dict[str, Any] = self._cache.get(
+            "policy-data",
+            tenant,
+            day,
+            lambda: self._get(
+                self._planning, tenant, "/evaluators/policy-data", {"as_of": day.isoformat()}
+            ),
+        )
+        return data
+
     def relation_of(self, tenant: str, period: str) -> dict[str, Any]:
-        as_of = period_end(period).isoformat()
-        return dict(self._get(self._planning, tenant, "/evaluators/policy-data", {"as_of": as_of}))
+        """The evaluator relation as of the period's last day (a shallow copy of the cached
+        answer: its nested values are shared, read-only).
+
+        Raises:
+            SourceUnavailable: planning did not answer 200.
+        """
+        return dict(self._policy_data(tenant, period_end(period)))
 
     def _members_on(self, tenant: str, day: date) -> dict[str, str]:
-        relation = self._get(self._planning, tenant, "/evaluators/policy-data", {"as_of": str(day)})
+        relation = self._policy_data(tenant, day)
         return primary_units(relation.get("unit_members", {}))
 
     def memberships_of(self, tenant: str, person: str) -> list[Stint]:

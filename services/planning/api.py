@@ -16,11 +16,13 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
+from services.common.db import engine_for, transaction
 from services.common.errors import InputError
 from services.common.limits import install_limits
+from services.common.roles import Grants
 from services.common.telemetry import instrument_app
 from services.common.text import Text
-from services.common.web import Context, Limit, Offset, context_for
+from services.common.web import Context, Limit, Offset, context_for, outage_as_503
 from services.planning import excel, schemas, service
 from services.planning import repository as repo
 from services.planning.models import KeyResult, Person, Plan, Unit
@@ -358,6 +360,27 @@ async def org_import(ctx: Ctx, request: Request) -> dict[str, int]:
     return dict(report.counts)
 
 
+@router.get("/roles", response_model=dict[str, list[str]])
+def roles(ctx: Ctx, as_of: date | None = None) -> dict[str, list[str]]:
+    """Vai trò được giao / ``{subject: [role, …]}`` of the role grants holding on ``as_of``
+    (default today): who is a tenant administrator (``tenant_admin``), a central body
+    (``central``) or acts for an external body (``external_body``). Read by the other
+    services (service tokens) and tenant administrators; ``docs/identity.md``."""
+    ctx.authorize("role.read")
+    with ctx.session() as s:
+        return service.role_grants(s, as_of or date.today())
+
+
+class DatabaseGrants:
+    """Planning's own :class:`~services.common.roles.GrantSource`: the grants are read from
+    the tenant's planning database on every request (no cache: a grant takes effect at once)."""
+
+    def grants(self, tenant: str, day: date) -> Grants:
+        """``{subject: roles}`` holding on ``day`` (``service.role_grants``)."""
+        with outage_as_503(), transaction(engine_for(tenant, service.SERVICE)) as s:
+            return {k: frozenset(v) for k, v in service.role_grants(s, day).items()}
+
+
 @router.get("/evaluators/policy-data")
 def evaluator_policy_data(ctx: Ctx, as_of: date | None = None) -> dict[str, Any]:
     """The evaluator relation as the data document of the Rego policies (OPA bundle)."""
@@ -380,6 +403,7 @@ def create_app() -> FastAPI:
     app = FastAPI(title="WOMS — Kế hoạch (planning)", version="0.1.0")
     instrument_app(app, "planning")  # OpenTelemetry: docs/telemetry.md
     install_limits(app, "planning")  # body cap, per-token rate limit: docs/security.md
+    app.state.role_grants = DatabaseGrants()  # callers' roles: services/common/roles.py
     app.include_router(router)
 
     @app.exception_handler(service.PlanningError)

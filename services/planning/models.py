@@ -206,3 +206,20 @@ class ProgressUpdate(Base):
     source: Mapped[str] = mapped_column(String(100))  # manual | system:<name>
     external_id: Mapped[str | None] = mapped_column(String(200))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RoleGrant(Base):
+    """A role granted to a subject of the tenant (issue 9, ``docs/identity.md``): ``subject``
+    is a person code or an account that is not a person (e.g. ``admin``); ``role`` is
+    ``tenant_admin``, ``central`` or ``external_body``; ``body`` names the external body an
+    ``external_body`` grant acts for; the grant holds from ``start`` to ``end`` inclusive
+    (``None`` = unbounded)."""
+
+    __tablename__ = "role_grants"
+    __table_args__ = (UniqueConstraint("subject", "role", "start"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject: Mapped[str] = mapped_column(String(64), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    body: Mapped[str | None] = mapped_column(String(300))
+    start: Mapped[date | None] = mapped_column(Date)
+    end: Mapped[date | None] = mapped_column(Date)

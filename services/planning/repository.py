@@ -21,6 +21,7 @@ from services.planning.models import (
     Plan,
     Position,
     ProgressUpdate,
+    RoleGrant,
     Unit,
 )
 
@@ -220,5 +221,27 @@ def members_on(session: Session, unit_id: int, as_of: date) -> list[Membership]:
                 Membership.start <= as_of,
                 or_(Membership.end.is_(None), Membership.end >= as_of),
             )
+        ).scalars()
+    )
+
+
+def role_grant(session: Session, subject: str, role: str, start: date | None) -> RoleGrant | None:
+    """The grant of ``role`` to ``subject`` starting on ``start`` (``None``: unbounded)."""
+    starts = RoleGrant.start.is_(None) if start is None else RoleGrant.start == start
+    return session.execute(
+        select(RoleGrant).where(RoleGrant.subject == subject, RoleGrant.role == role, starts)
+    ).scalar_one_or_none()
+
+
+def grants_on(session: Session, as_of: date) -> list[RoleGrant]:
+    """Role grants holding on ``as_of`` (start and end inclusive, ``None`` unbounded)."""
+    return list(
+        session.execute(
+            select(RoleGrant)
+            .where(
+                or_(RoleGrant.start.is_(None), RoleGrant.start <= as_of),
+                or_(RoleGrant.end.is_(None), RoleGrant.end >= as_of),
+            )
+            .order_by(RoleGrant.subject, RoleGrant.role)
         ).scalars()
     )

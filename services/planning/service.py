@@ -18,10 +18,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from services.common.events import CloudEvent
+from services.common.goals import okr, rollup
 from services.common.outbox import record
 from services.planning import evaluators as ev
-from services.planning import okr, rollup, validation
 from services.planning import repository as repo
+from services.planning import validation
 from services.planning.models import (
     CatalogItem,
     EvaluatorOverride,
@@ -32,6 +33,7 @@ from services.planning.models import (
     Plan,
     Position,
     ProgressUpdate,
+    RoleGrant,
     Unit,
     outbox,
 )
@@ -209,6 +211,15 @@ def sync_tenant(session: Session, tenant: str, tf: Any) -> SyncReport:
                 "external": o.external,
                 "reason": o.reason,
             },
+        )
+    for g in tf.role_grants:
+        _upsert(
+            session,
+            report,
+            "role_grant",
+            repo.role_grant(session, g.subject, g.role, g.start),
+            RoleGrant,
+            {"subject": g.subject, "role": g.role, "body": g.body, "start": g.start, "end": g.end},
         )
     for c in tf.catalog:
         _upsert(
@@ -816,7 +827,7 @@ def plan_detail(session: Session, plan: Plan, today: date) -> dict[str, Any]:
     """A plan's objectives and key results with progress rolled up the cascade (objectives of
     other plans serving its key results count below them), status colours against the time
     elapsed, and the evaluation figure without breakthrough items
-    (:mod:`services.planning.rollup`; ``004 Phụ lục 4 §3–§4``)."""
+    (:mod:`services.common.goals.rollup`; ``004 Phụ lục 4 §3–§4``)."""
     objectives = list(repo.objectives_of_plan(session, plan.id))
     specs = [_spec(session, o, frozenset()) for o in objectives]
     values: dict[str, Decimal | None] = {}
@@ -941,6 +952,10 @@ def org_snapshot(session: Session, code: str, name: str) -> Any:
             )
             for o in repo.all_rows(session, EvaluatorOverride)
         ),
+        role_grants=tuple(
+            tfm.RoleGrant(subject=g.subject, role=g.role, body=g.body, start=g.start, end=g.end)
+            for g in repo.all_rows(session, RoleGrant)
+        ),
         catalog=tuple(
             tfm.CatalogItem(
                 code=c.code,
@@ -967,6 +982,16 @@ def import_org(session: Session, tenant: str, name: str, imported: Any) -> SyncR
 
     merged = merge_into(org_snapshot(session, tenant, name), imported, source="import")
     return sync_tenant(session, tenant, merged)
+
+
+def role_grants(session: Session, as_of: date) -> dict[str, list[str]]:
+    """``{subject: [role, …]}`` of the grants holding on ``as_of`` (roles sorted, subjects
+    without a grant absent): the tenant's only source of ``tenant_admin``, ``central`` and
+    ``external_body`` (issue 9, ``services/common/roles.py``)."""
+    found: dict[str, set[str]] = {}
+    for grant in repo.grants_on(session, as_of):
+        found.setdefault(grant.subject, set()).add(grant.role)
+    return {subject: sorted(roles) for subject, roles in sorted(found.items())}
 
 
 def policy_data(session: Session, as_of: date) -> dict[str, Any]:

@@ -70,6 +70,7 @@ UnitType = Literal[
     "province",
 ]
 Role = Literal["head", "deputy", "staff"]
+GrantedRole = Literal["tenant_admin", "central", "external_body"]
 Perspective = Literal["citizens", "finance", "process", "learning"]
 KeyResultKind = Literal["kpi", "okr"]
 Direction = Literal["higher", "lower"]
@@ -81,6 +82,7 @@ DelayPenaltyUnit = Literal["per_delay", "per_day"]
 AXES: tuple[str, ...] = get_args(Axis)
 UNIT_TYPES: tuple[str, ...] = get_args(UnitType)
 ROLES: tuple[str, ...] = get_args(Role)
+GRANTED_ROLES: tuple[str, ...] = get_args(GrantedRole)
 PERSPECTIVES: tuple[str, ...] = get_args(Perspective)
 KEY_RESULT_KINDS: tuple[str, ...] = get_args(KeyResultKind)
 DIRECTIONS: tuple[str, ...] = get_args(Direction)
@@ -313,6 +315,38 @@ class EvaluatorOverride(_Model):
         return self
 
 
+class RoleGrant(_Model):
+    """A role granted to ``subject`` (issue 9, ``docs/identity.md``): a person code or an
+    account that is not a person (e.g. ``admin``). ``role``: ``tenant_admin`` (the tenant's
+    administrators), ``central`` (a central body reading across units), ``external_body``
+    (acts for the body named in ``body``, e.g. "Ban Thường vụ Thành ủy"). The grant holds from
+    ``start`` to ``end`` inclusive (``None`` = unbounded).
+
+    Raises ``CrossCheckError`` at ``end`` when it is before ``start``, at ``body`` when set on
+    a role other than ``external_body``.
+    """
+
+    subject: Code
+    role: GrantedRole
+    body: Text | None = None
+    start: date | None = None
+    end: date | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> RoleGrant:
+        problems = []
+        if self.start is not None and self.end is not None and self.end < self.start:
+            problems.append(Problem(("end",), f"end {self.end} is before start {self.start}"))
+        if self.body is not None and self.role != "external_body":
+            problems.append(Problem(("body",), "only an external_body grant names a body"))
+        _raise(problems)
+        return self
+
+    def active_on(self, day: date) -> bool:
+        """Whether the grant holds on ``day``."""
+        return (self.start is None or self.start <= day) and (self.end is None or day <= self.end)
+
+
 class CatalogItem(_Model):
     """One version of a work catalog item (001 §III.1): points = quantity × coefficient.
 
@@ -491,6 +525,9 @@ class TenantFile(_Model):
     positions: tuple[Position, ...] = ()
     people: tuple[Person, ...] = ()
     evaluator_overrides: tuple[EvaluatorOverride, ...] = ()
+    #: Roles granted to people and accounts (issue 9): the only source of ``tenant_admin``,
+    #: ``central`` and ``external_body`` (services/common/roles.py).
+    role_grants: tuple[RoleGrant, ...] = ()
     catalog: tuple[CatalogItem, ...] = ()
     plans: tuple[Plan, ...] = ()
     #: General-criteria form templates (Phụ lục 1 / 2, ``001 §II.1``), paths relative to the
@@ -673,7 +710,8 @@ def _overlap(a: Membership, b: Membership) -> bool:
 def cross_check(tenant: TenantFile) -> list[Problem]:
     """Every cross-check of a tenant file (see :func:`check_org`), plus:
 
-    evaluator overrides name existing people, one override per person; plan codes unique,
+    evaluator overrides name existing people, one override per person; role grants do not repeat
+    (:func:`check_grants`); plan codes unique,
     objective codes and key result codes unique across the whole file; plan owners exist;
     ``parent_key_result`` names a key result of another plan and plans do not cascade in a
     cycle. Returns every problem found (empty = fine).
@@ -699,6 +737,7 @@ def cross_check(tenant: TenantFile) -> list[Problem]:
             )
         overridden.setdefault(o.person, i)
 
+    problems += check_grants(tenant.role_grants)
     _, more = _first_index(tenant.plans, "code", "plans")
     problems += more
     objectives: dict[str, Loc] = {}
@@ -752,6 +791,29 @@ def cross_check(tenant: TenantFile) -> list[Problem]:
                     problems.append(
                         Problem(where, f"plans cascade in a cycle through key result '{target}'")
                     )
+    return problems
+
+
+def check_grants(grants: Sequence[RoleGrant]) -> list[Problem]:
+    """The same subject and role are not granted twice over overlapping dates (paths rooted
+    at ``role_grants``). Subjects are not checked against ``people``: accounts that are not
+    people (``admin``) hold grants too."""
+    problems: list[Problem] = []
+    for i, grant in enumerate(grants):
+        for k, earlier in enumerate(grants[:i]):
+            if (earlier.subject, earlier.role) != (grant.subject, grant.role):
+                continue
+            if (grant.start or date.min) <= (earlier.end or date.max) and (
+                earlier.start or date.min
+            ) <= (grant.end or date.max):
+                problems.append(
+                    Problem(
+                        ("role_grants", i, "role"),
+                        f"'{grant.subject}' is granted {grant.role} twice over overlapping dates",
+                        ("role_grants", k, "role"),
+                    )
+                )
+                break
     return problems
 
 

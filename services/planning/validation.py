@@ -58,7 +58,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
-from services.planning.okr import (
+from services.common.goals.okr import (
     Direction,
     KeyResultKind,
     KeyResultSpec,

@@ -38,9 +38,11 @@ from services.common import tenancy
 from services.common.auth import Principal, issue_token
 from services.common.db import transaction
 from services.common.limits import install_limits
+from services.common.relation_cache import RelationCache
+from services.common.roles import GrantSource, HttpGrants
 from services.common.settings import get_settings
 from services.common.telemetry import instrument_app
-from services.common.web import Context, context_for, policies, principal_of
+from services.common.web import Context, caller_of, context_for, policies
 from services.reporting import analysis, goals, profile, queries, schemas, service
 from services.reporting.allocation import (
     DEFAULT_EXCLUDED,
@@ -79,19 +81,26 @@ class RelationSource(Protocol):
 
 class HttpRelations:
     """The relation read from the planning API (``PLANNING_URL``) with a service token
-    (subject ``system:reporting``, role ``service``), as of the period's last day."""
+    (subject ``system:reporting``, role ``service``), as of the period's last day; kept
+    ``RELATION_CACHE_S`` seconds per tenant and day (:mod:`services.common.relation_cache`)."""
 
     def __init__(self, client: httpx.Client | None = None) -> None:
         self._client = client or httpx.Client(base_url=get_settings().planning_url, timeout=10.0)
+        self._cache = RelationCache()
 
     def relation_of(self, tenant: str, period: str) -> dict[str, Any]:
         year, month = (int(x) for x in period.split("-"))
-        last_day = date(year + month // 12, month % 12 + 1, 1).toordinal() - 1
+        as_of = date.fromordinal(date(year + month // 12, month % 12 + 1, 1).toordinal() - 1)
+        return dict(
+            self._cache.get("policy-data", tenant, as_of, lambda: self._fetch(tenant, as_of))
+        )
+
+    def _fetch(self, tenant: str, as_of: date) -> dict[str, Any]:
         token = issue_token(tenant, SUBJECT, {"service"}, ttl_s=300)
         try:
             answer = self._client.get(
                 f"/tenants/{tenant}/evaluators/policy-data",
-                params={"as_of": date.fromordinal(last_day).isoformat()},
+                params={"as_of": as_of.isoformat()},
                 headers={"Authorization": f"Bearer {token}"},
             )
         except httpx.HTTPError as exc:
@@ -508,7 +517,8 @@ def early_warnings(
 
 # --- central bodies ------------------------------------------------------------------------
 
-Caller = Annotated[Principal, Depends(principal_of)]
+Caller = Annotated[Principal, Depends(caller_of)]
+"""The caller with the roles planning grants it in its own tenant (never a token's claim)."""
 
 
 @central_router.get("/tasks")
@@ -571,17 +581,24 @@ def central_rankings(
         return plain(queries.unit_ranking(conn, asked, period, axis))
 
 
-def create_app(relation_source: RelationSource | None = None) -> FastAPI:
+def create_app(
+    relation_source: RelationSource | None = None, role_grants: GrantSource | None = None
+) -> FastAPI:
     """The reporting service's FastAPI application.
 
     Args:
         relation_source: where the evaluator relation comes from (default: the planning API
             at ``PLANNING_URL``, :class:`HttpRelations`).
+        role_grants: where callers' roles come from (default: planning over HTTP, the same
+            planning as ``relation_source`` when it is :class:`HttpRelations`;
+            :mod:`services.common.roles`).
     """
     app = FastAPI(title="WOMS — Báo cáo (reporting)", version="0.1.0")
     instrument_app(app, "reporting")  # OpenTelemetry: docs/telemetry.md
     install_limits(app, "reporting")  # body cap, per-token rate limit: docs/security.md
     app.state.relations = relation_source or HttpRelations()
+    planning = getattr(app.state.relations, "_client", None)  # HttpRelations' planning client
+    app.state.role_grants = role_grants or HttpGrants(SERVICE, planning)
     app.state.engine = None
     app.include_router(tenant_router)
     app.include_router(central_router)

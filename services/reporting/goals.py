@@ -4,7 +4,8 @@
 * :func:`goal_tree` — the plans of a tenant (or of one unit) whose period overlaps a month,
   each with its objectives and key results and, below each key result, the objectives of any
   plan serving it (the cascade of ``004 Phụ lục 4 §3.3``), rolled up by
-  :mod:`services.reporting.goal_tree`: progress, traffic light, the evaluation figure without
+  the shared roll-up (:mod:`services.common.goals.rollup`, through
+  :mod:`services.reporting.goal_tree`): progress, traffic light, the evaluation figure without
   breakthrough items and the four perspectives.
 * :func:`early_warnings` — the key results of those plans and the open tasks of the month at
   risk (:mod:`services.reporting.warnings`: overdue, due soon with low progress, no update,
@@ -24,6 +25,14 @@ from typing import Any
 import holidays
 from sqlalchemy import Connection
 
+from services.common.goals.okr import (
+    Direction,
+    KeyResultSpec,
+    ObjectiveSpec,
+    Perspective,
+    StatusColour,
+)
+from services.common.goals.rollup import KeyResultProgress, ObjectiveProgress, PlanProgress
 from services.reporting import goal_tree as gt
 from services.reporting import repository as repo
 from services.reporting import warnings as rules
@@ -82,32 +91,17 @@ def warning_rules(config: dict[str, Any]) -> rules.WarningRules:
 # --- loading the trees ---------------------------------------------------------------------
 
 
-def _kr_node(row: dict[str, Any]) -> gt.KeyResultNode:
-    def dec(name: str) -> Decimal | None:
-        value = row[name]
-        return None if value is None else repo.exact(value).normalize()
-
-    return gt.KeyResultNode(
-        code=row["key_result"],
-        title=row["title"],
-        kind=row["kind"],
-        unit_of_measure=row["unit_of_measure"],
-        direction=row["direction"],
-        baseline=dec("baseline"),
-        target=dec("target"),
-        complete_threshold=dec("complete_threshold"),
-        exceed_threshold=dec("exceed_threshold"),
-        fail_threshold=dec("fail_threshold"),
-        weight=dec("weight"),
-        value=dec("value"),
-    )
+def _dec(row: dict[str, Any], name: str) -> Decimal | None:
+    value = row[name]
+    return None if value is None else repo.exact(value).normalize()
 
 
 class _Forest:
     """The objectives reachable from some plans, loaded level by level (one query per level
     and table), then assembled into trees as planning assembles them: children of an
     objective are the objectives serving any of its key results, by code, an objective never
-    appearing below itself."""
+    appearing below itself. ``values`` holds every key result's current value, ``plan_of``
+    every objective's plan."""
 
     def __init__(
         self, conn: Connection, t: ProjectionTables, tenant: str, plans: Sequence[str]
@@ -115,6 +109,7 @@ class _Forest:
         self.objectives: dict[str, dict[str, Any]] = {}
         self.key_results: dict[str, list[dict[str, Any]]] = {}
         self.serving: dict[str, list[str]] = {}
+        self.values: dict[str, Decimal | None] = {}
         frontier = repo.objectives_of_plans(conn, t, tenant, plans)
         while frontier:
             fresh = [o for o in frontier if o["objective"] not in self.objectives]
@@ -126,33 +121,29 @@ class _Forest:
             krs = repo.key_results_of(conn, t, tenant, [o["objective"] for o in fresh])
             for k in krs:
                 self.key_results[k["objective"]].append(k)
+                self.values[k["key_result"]] = _dec(k, "value")
             codes = [k["key_result"] for k in krs]
             frontier = repo.objectives_serving(conn, t, tenant, codes)
             for o in frontier:
                 self.serving.setdefault(o["parent_key_result"], []).append(o["objective"])
+        self.plan_of = {code: row["plan"] for code, row in self.objectives.items()}
 
     def roots(self, plan: str) -> list[str]:
         """The objectives of ``plan`` by position."""
         own = [o for o in self.objectives.values() if o["plan"] == plan]
         return [o["objective"] for o in sorted(own, key=lambda o: o["position"])]
 
-    def node(self, code: str, seen: frozenset[str] = frozenset()) -> gt.ObjectiveNode:
+    def spec(self, code: str, seen: frozenset[str] = frozenset()) -> ObjectiveSpec:
         row = self.objectives[code]
         krs = sorted(self.key_results[code], key=lambda k: k["position"])
         children = sorted(
             {c for k in krs for c in self.serving.get(k["key_result"], []) if c not in seen}
         )
-        return gt.ObjectiveNode(
-            code=code,
-            title=row["title"],
-            plan=row["plan"],
-            perspective=row["perspective"],
-            breakthrough=bool(row["breakthrough"]),
-            weight=None if row["weight"] is None else repo.exact(row["weight"]).normalize(),
-            progress_source=row["progress_source"],
-            parent_key_result=row["parent_key_result"],
-            key_results=tuple(_kr_node(k) for k in krs),
-            children=tuple(self.node(c, seen | {code}) for c in children),
+        return gt.objective_spec(
+            row,
+            _dec(row, "weight"),
+            [gt.key_result_spec(k, lambda name, k=k: _dec(k, name)) for k in krs],
+            [self.spec(c, seen | {code}) for c in children],
         )
 
 
@@ -167,23 +158,23 @@ def percent(ratio: Fraction | None) -> Decimal | None:
     return value.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
-def _light(value: str | None) -> dict[str, Any]:
-    status, label = gt.COLOURS[value] if value else (None, None)
-    return {"colour": value, "status": status, "label": label}
+def _light(value: StatusColour | None) -> dict[str, Any]:
+    if value is None:
+        return {"colour": None, "status": None, "label": None}
+    return {"colour": value.value, "status": value.status, "label": value.label}
 
 
-def _kr_out(k: gt.KeyResultFigures, e: gt.KeyResultFigures) -> dict[str, Any]:
-    n = k.node
+def _kr_out(spec: KeyResultSpec, k: KeyResultProgress, e: KeyResultProgress) -> dict[str, Any]:
     return {
-        "code": n.code,
-        "title": n.title,
-        "kind": n.kind,
-        "unit_of_measure": n.unit_of_measure,
-        "direction": n.direction or "higher",
-        "baseline": n.baseline,
-        "target": n.target,
-        "weight": n.weight,
-        "current": n.value,
+        "code": spec.code,
+        "title": spec.title,
+        "kind": spec.kind.value,
+        "unit_of_measure": spec.unit_of_measure,
+        "direction": (spec.direction or Direction.HIGHER).value,
+        "baseline": spec.baseline,
+        "target": spec.target,
+        "weight": spec.weight,
+        "current": k.current,
         "progress": k.progress,
         "progress_percent": percent(k.progress),
         "source": k.source,
@@ -193,17 +184,18 @@ def _kr_out(k: gt.KeyResultFigures, e: gt.KeyResultFigures) -> dict[str, Any]:
     }
 
 
-def _objective_out(r: gt.ObjectiveFigures, e: gt.ObjectiveFigures) -> dict[str, Any]:
-    n = r.node
+def _objective_out(
+    spec: ObjectiveSpec, r: ObjectiveProgress, e: ObjectiveProgress, plan_of: dict[str, str]
+) -> dict[str, Any]:
     return {
-        "code": n.code,
-        "title": n.title,
-        "plan": n.plan,
-        "perspective": n.perspective,
-        "breakthrough": n.breakthrough,
-        "weight": n.weight,
-        "progress_source": n.progress_source,
-        "parent_key_result": n.parent_key_result,
+        "code": spec.code,
+        "title": spec.title,
+        "plan": plan_of[spec.code],
+        "perspective": spec.perspective.value,
+        "breakthrough": spec.breakthrough,
+        "weight": spec.weight,
+        "progress_source": spec.progress_source.value,
+        "parent_key_result": spec.parent_key_result,
         "progress": r.progress,
         "progress_percent": percent(r.progress),
         "evaluation_progress": e.progress if e.counted else None,
@@ -211,22 +203,28 @@ def _objective_out(r: gt.ObjectiveFigures, e: gt.ObjectiveFigures) -> dict[str, 
         "counted_in_evaluation": e.counted,
         **_light(r.colour),
         "missing_data": list(r.missing_data),
-        "key_results": [_kr_out(k, ek) for k, ek in zip(r.key_results, e.key_results, strict=True)],
-        "children": [_objective_out(c, ec) for c, ec in zip(r.children, e.children, strict=True)],
+        "key_results": [
+            _kr_out(s, k, ek)
+            for s, k, ek in zip(spec.key_results, r.key_results, e.key_results, strict=True)
+        ],
+        "children": [
+            _objective_out(s, c, ec, plan_of)
+            for s, c, ec in zip(spec.children, r.children, e.children, strict=True)
+        ],
     }
 
 
-def _perspectives(reported: gt.PlanFigures, evaluation: gt.PlanFigures) -> list[dict[str, Any]]:
+def _perspectives(reported: PlanProgress, evaluation: PlanProgress) -> list[dict[str, Any]]:
     return [
         {
-            "perspective": p,
-            "label": label,
+            "perspective": p.value,
+            "label": p.label,
             "progress": reported.by_perspective[p],
             "progress_percent": percent(reported.by_perspective[p]),
             "evaluation_progress": evaluation.by_perspective[p],
             "evaluation_progress_percent": percent(evaluation.by_perspective[p]),
         }
-        for p, label in gt.PERSPECTIVES.items()
+        for p in Perspective
     ]
 
 
@@ -261,10 +259,10 @@ def goal_tree(
     forest = _Forest(conn, tables, tenant, [p["plan"] for p in plans])
     out = []
     for p in plans:
-        nodes = [forest.node(code) for code in forest.roots(p["plan"])]
+        specs = [forest.spec(code) for code in forest.roots(p["plan"])]
         start, end = p["period_start"], p["period_end"]
-        reported = gt.plan_figures(nodes, start, end, today, evaluation=False)
-        evaluation = gt.plan_figures(nodes, start, end, today, evaluation=True)
+        reported = gt.plan_figures(specs, forest.values, start, end, today, evaluation=False)
+        evaluation = gt.plan_figures(specs, forest.values, start, end, today, evaluation=True)
         light = _light(reported.colour)
         out.append(
             {
@@ -290,8 +288,10 @@ def goal_tree(
                 "label": light["label"],
                 "perspectives": _perspectives(reported, evaluation),
                 "objectives": [
-                    _objective_out(r, e)
-                    for r, e in zip(reported.objectives, evaluation.objectives, strict=True)
+                    _objective_out(s, r, e, forest.plan_of)
+                    for s, r, e in zip(
+                        specs, reported.objectives, evaluation.objectives, strict=True
+                    )
                 ],
             }
         )

@@ -135,10 +135,10 @@ class _Batch:
                 self.changed_tasks.add(key)
             elif kind.kind == "evaluation":
                 row = projections.evaluation_row(event.tenant, kind.action, event.data)
-                self.evaluations[(row["tenant"], row["period"], row["person"])] = {
-                    **row,
-                    "updated_at": event.time,
-                }
+                key = (row["tenant"], row["period"], row["person"])
+                earlier = self.evaluations.get(key)
+                if earlier is None or earlier["updated_at"] <= _aware(event.time):
+                    self.evaluations[key] = {**row, "updated_at": _aware(event.time)}
             elif kind.kind == "plan":
                 snapshot = projections.plan_snapshot(event.tenant, event.data)
                 if snapshot.plan["plan"] != event.subject:

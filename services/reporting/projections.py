@@ -135,11 +135,13 @@ def classify(event_type: str) -> EventKind:
 class TaskState:
     """The latest state of one task as the events told it.
 
-    ``late``: the last submission was after the due date; ``overdue``: the due date passed
-    while the task was open (flagged by ``vn.woms.tasks.task.overdue.v1``); ``returns``: how
-    many times it was returned; ``points``: ``None`` when no event carried them; ``due``: the
-    due date when an event carried it; ``assigned_at`` / ``last_event_at``: the times of its
-    first and latest events (for the early warnings), ``None`` when not known.
+    ``late``: the last submission was after the due date (from ``submitted``, and from the
+    ``approved`` / ``returned`` decision on it, which carries the same flag); ``overdue``: the
+    due date passed while the task was open (flagged by ``vn.woms.tasks.task.overdue.v1``);
+    ``returns``: how many times it was returned; ``points``: ``None`` when no event carried
+    them; ``due``: the due date when an event carried it; ``assigned_at`` / ``last_event_at``:
+    the times of its first and latest events (for the early warnings), ``None`` when not
+    known.
     """
 
     tenant: str
@@ -251,12 +253,23 @@ def apply_task(
     The task's period, unit and person are taken from every event (an assigned task's due date
     may still change); ``group``, ``points`` and ``due_date`` when present, else kept.
 
+    Order: an event older than the state (``at`` before ``last_event_at`` — one the outbox
+    relay re-sent after the broker lost it while later events of the task got through,
+    ``docs/faults.md``) changes only what does not depend on order: ``returned`` still counts a
+    return and ``overdue`` still flags the task; the status, lateness, fields and times of the
+    newer events stand. Events at the same time apply in arrival order.
+
     Raises:
         Malformed: a required field (task, lead_person, lead_unit, period) is missing or bad,
             a ``due_date`` that is not an ISO date, or ``submitted`` has no boolean ``late``.
         KeyError: ``action`` is not one of :data:`TASK_ACTIONS` (use :func:`classify` first).
     """
     status = TASK_ACTIONS[action]
+    if state is not None and _older(at, state.last_event_at):
+        _text(data, "task")  # still a well-formed event
+        if action == "returned":
+            return replace(state, returns=state.returns + 1)
+        return replace(state, overdue=True) if action == "overdue" else state
     group = data.get("group")
     if group is not None and not isinstance(group, str):
         raise Malformed(f"data.group must be a string, got {group!r}")
@@ -284,9 +297,17 @@ def apply_task(
         if not isinstance(late, bool):
             raise Malformed(f"data.late must be true or false, got {late!r}")
         return replace(base, status=status, late=late)
+    decided_late = data.get("late")  # approved / returned carry the decided submission's
+    if action in ("approved", "returned") and isinstance(decided_late, bool):
+        base = replace(base, late=decided_late)
     if action == "returned":
         return replace(base, status=status, returns=base.returns + 1)
     return replace(base, status=status)
+
+
+def _older(at: datetime | None, than: datetime | None) -> bool:
+    """Whether an event at ``at`` is older than the state's latest event at ``than``."""
+    return at is not None and than is not None and at < than
 
 
 def contribution(state: TaskState | None) -> dict[CountKey, Counts]:

@@ -317,20 +317,37 @@ def evaluation_count_key(row: dict[str, Any]) -> EvaluationCountKey:
 
 
 def save_evaluations(conn: Connection, t: ProjectionTables, rows: list[dict[str, Any]]) -> None:
-    """Insert or replace each person's month ``rows`` (keyed by tenant, period, person) and
+    """Insert or replace each person's month ``rows`` (keyed by tenant, period, person; a row
+    older by ``updated_at`` — the event's time — than the stored one is left out) and
     move the person in ``unit_evaluation_counts`` from the stored row's key to the new one
     (−1 / +1, the unit aggregates of issue 6)."""
     if not rows:
         return
     c = t.evaluation_facts.c
     stored: dict[tuple[str, str, str], EvaluationCountKey] = {}
+    newer: set[tuple[str, str, str]] = set()
+    arriving = {(r["tenant"], r["period"], r["person"]): r["updated_at"] for r in rows}
     for (tenant, period), group in _by_tenant_period(rows).items():
         for chunk in _chunks(group):
             query = select(
-                c.tenant, c.period, c.person, c.unit, c.status, c.grade, c.final_grade, c.flags
+                c.tenant,
+                c.period,
+                c.person,
+                c.unit,
+                c.status,
+                c.grade,
+                c.final_grade,
+                c.flags,
+                c.updated_at,
             ).where(c.tenant == tenant, c.period == period, c.person.in_(chunk))
             for r in conn.execute(query):
-                stored[(r.tenant, r.period, r.person)] = evaluation_count_key(dict(r._mapping))
+                key = (r.tenant, r.period, r.person)
+                stored[key] = evaluation_count_key(dict(r._mapping))
+                stored_at = _utc(r.updated_at)
+                if stored_at is not None and stored_at > arriving[key]:
+                    newer.add(key)
+    # an event older than the stored row (re-sent after a broker lost it) changes nothing
+    rows = [r for r in rows if (r["tenant"], r["period"], r["person"]) not in newer]
     new = [r for r in rows if (r["tenant"], r["period"], r["person"]) not in stored]
     old = [r for r in rows if (r["tenant"], r["period"], r["person"]) in stored]
     if new:

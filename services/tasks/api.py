@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
 from services.common.limits import install_limits
+from services.common.roles import HttpGrants
 from services.common.settings import get_settings
 from services.common.telemetry import instrument_app
 from services.common.web import Context, Limit, Offset, RowId, context_for
@@ -468,6 +469,7 @@ def create_app() -> FastAPI:
     app = FastAPI(title="WOMS — Nhiệm vụ (tasks)", version="0.1.0")
     instrument_app(app, "tasks")  # OpenTelemetry: docs/telemetry.md
     install_limits(app, "tasks", upload_suffixes=("/evidence",))  # docs/security.md
+    app.state.role_grants = HttpGrants(service.SERVICE)  # callers' roles from planning
     app.include_router(router)
 
     @app.exception_handler(service.TaskError)

@@ -2,6 +2,8 @@
 
 Planning owns people, units, the work catalog and the evaluator relation; tasks reads them
 through ``PLANNING_URL`` with a service token (subject ``system:tasks``, role ``service``).
+The evaluator relation and the catalog of a tenant and day are kept ``RELATION_CACHE_S``
+seconds (:mod:`services.common.relation_cache`; default 30, 0 = fetched on every call).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any, Protocol
 import httpx
 
 from services.common.auth import issue_token
+from services.common.relation_cache import RelationCache
 from services.common.settings import Settings, get_settings
 
 SUBJECT = "system:tasks"
@@ -39,11 +42,13 @@ class HttpPlanningDirectory:
         *,
         base_url: str | None = None,
         transport: httpx.BaseTransport | None = None,
+        cache: RelationCache | None = None,
     ) -> None:
         self._settings = settings or get_settings()
         self._client = httpx.Client(
             base_url=base_url or self._settings.planning_url, timeout=10.0, transport=transport
         )
+        self._cache = cache if cache is not None else RelationCache(self._settings.relation_cache_s)
 
     def _get(self, tenant: str, path: str, params: dict[str, str]) -> Any:
         token = issue_token(tenant, SUBJECT, {"service"}, ttl_s=300, settings=self._settings)
@@ -62,14 +67,30 @@ class HttpPlanningDirectory:
     def coefficient(self, tenant: str, catalog_item: str, as_of: date) -> Decimal | None:
         """The conversion coefficient of ``catalog_item`` in force on ``as_of`` (None when the
         item does not exist then), ``001 §III.1``."""
-        items = self._get(tenant, "/catalog", {"as_of": as_of.isoformat()})
+        items = self._cache.get(
+            "catalog",
+            tenant,
+            as_of,
+            lambda: self._get(tenant, "/catalog", {"as_of": as_of.isoformat()}),
+        )
         found = next((i for i in items if i["code"] == catalog_item), None)
         return None if found is None else Decimal(str(found["coefficient"]))
 
     def org(self, tenant: str, as_of: date) -> dict[str, Any]:
         """The evaluator relation and unit heads/members on ``as_of``
-        (planning's ``/evaluators/policy-data``)."""
-        return self._get(tenant, "/evaluators/policy-data", {"as_of": as_of.isoformat()})
+        (planning's ``/evaluators/policy-data``), cached per tenant and day for
+        ``RELATION_CACHE_S`` seconds: read-only, shared between requests.
+
+        Raises:
+            PlanningUnavailable: planning did not answer 200.
+        """
+        data: dict[str, Any] = self._cache.get(
+            "policy-data",
+            tenant,
+            as_of,
+            lambda: self._get(tenant, "/evaluators/policy-data", {"as_of": as_of.isoformat()}),
+        )
+        return data
 
     def close(self) -> None:
         self._client.close()

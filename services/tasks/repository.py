@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from services.tasks.models import CalendarEntry, Rating, Submission, Task
 
@@ -40,11 +40,19 @@ def tasks(
 def ledger_tasks(
     session: Session, period: str, *, person: str | None = None, unit: str | None = None
 ) -> list[Task]:
-    """Tasks of ``period`` that were assigned (not draft, not cancelled)."""
+    """Tasks of ``period`` that were assigned (not draft, not cancelled), with their
+    submissions (and evidence), reviews, objective causes and exceeded marks loaded in one
+    query each (the ledger reads them all)."""
     stmt = (
         select(Task)
         .where(Task.period == period, Task.status.notin_(["draft", "cancelled"]))
         .order_by(Task.code)
+        .options(
+            selectinload(Task.submissions).selectinload(Submission.evidence),
+            selectinload(Task.reviews),
+            selectinload(Task.causes),
+            selectinload(Task.exceeded_marks),
+        )
     )
     if person:
         stmt = stmt.where(Task.lead_person == person)

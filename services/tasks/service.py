@@ -351,6 +351,8 @@ def act(
         if action == "approve":
             task.approved_on, task.percent = today, 100
         data |= {"reason": reason, "for_quality": for_quality if action == "return" else None}
+        if last is not None:  # the decided submission's lateness travels with the decision
+            data["late"] = last.days_late > 0
     elif action == "cancel":
         task.cancel_reason = reason
         data |= {"reason": reason}

@@ -6,14 +6,16 @@ It is a backend-for-frontend: every figure comes from the services' HTTP APIs (`
 ``TASKS_URL``, ``EVALUATION_URL``, ``REPORTING_URL``; :mod:`services.web.settings`) called
 with the signed-in person's bearer token; it imports none of the services.
 
-Log-in (embedded mode): the person is chosen from planning's list of the tenant's people and
-a token of the embedded issuer (:func:`services.common.auth.issue_token`) is kept in an
-HTTP-only cookie.
+Log-in (embedded mode): a person is chosen from planning's list of the tenant's people, or an
+account that is not a person (a subject of planning's role grants, e.g. ``admin``); a token of
+the embedded issuer (:func:`services.common.auth.issue_token`, role ``staff`` only) is kept in
+an HTTP-only cookie. Nobody chooses roles: they come from planning's role grants
+(:mod:`services.common.roles`), as in every service.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Form, Request
@@ -21,6 +23,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from services.common.auth import issue_token
+from services.common.roles import HttpGrants
 from services.web import backend as backend_module
 from services.web import evaluation_pages, home_pages, reports_pages, tasks_pages
 from services.web.backend import ApiError, Backend, ServiceDown
@@ -28,20 +31,18 @@ from services.web.messages import FORM, field_errors
 from services.web.pages import (
     HERE,
     NAME_COOKIE,
+    ROLE_LABELS,
     TOKEN_COOKIE,
     LoginRequired,
+    granted_roles,
     render,
     settings_of,
 )
 from services.web.settings import WebSettings
 
 WEB_SUBJECT = "system:web"
-"""Subject of the web app's own token, used only to list the people on the log-in page."""
-
-ROLE_CHOICES = {
-    "tenant_admin": "Quản trị của đơn vị thuê bao",
-    "central": "Cơ quan cấp trên (so sánh giữa các đơn vị)",
-}
+"""Subject of the web app's own token: lists the people and accounts on the log-in page and
+reads planning's role grants."""
 SERVICE_NAMES = {
     "planning": "kế hoạch",
     "tasks": "nhiệm vụ",
@@ -50,16 +51,26 @@ SERVICE_NAMES = {
 }
 
 
-def _people(request: Request) -> list[dict[str, str]]:
+def _people(request: Request) -> list[dict[str, Any]]:
+    """Who may sign in: the tenant's people (planning ``/people``), then the accounts that are
+    not people (subjects of planning's role grants, named by their code); each with the
+    ``roles`` planning grants today."""
     settings = settings_of(request)
     token = issue_token(settings.tenant, WEB_SUBJECT, {"service"}, ttl_s=120)
     backend = Backend(request.app.state.http, settings.tenant, token)
-    people: list[dict[str, str]] = []
+    people: list[dict[str, Any]] = []
     while True:
         page = backend.get("planning", "/people", offset=len(people), limit=200)
         people.extend(page["items"])
         if not page["items"] or len(people) >= page["total"]:
-            return people
+            break
+    grants = granted_roles(request, settings.tenant)
+    codes = {p["code"] for p in people}
+    accounts = [{"code": s, "name": s} for s in sorted(grants) if s not in codes]
+    return [
+        {**p, "roles": [ROLE_LABELS.get(r, r) for r in sorted(grants.get(p["code"], ()))]}
+        for p in [*people, *accounts]
+    ]
 
 
 def create_app(settings: WebSettings | None = None) -> FastAPI:
@@ -71,6 +82,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app = FastAPI(title="WOMS — Ứng dụng web", version="0.1.0", docs_url=None, redoc_url=None)
     app.state.settings = settings or WebSettings()
     app.state.http = backend_module.clients(app.state.settings)
+    app.state.role_grants = HttpGrants("web", app.state.http["planning"])  # viewers' roles
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(home_pages.router)
     app.include_router(evaluation_pages.router)
@@ -113,7 +125,6 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
             "login.html",
             None,
             people=_people(request),
-            roles=ROLE_CHOICES,
             next=next if next.startswith("/") else "/",
             tenant=settings_of(request).tenant,
         )
@@ -122,25 +133,24 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     def login(
         request: Request,
         person: Annotated[str, Form(max_length=64)],
-        roles: Annotated[list[str] | None, Form()] = None,
         next: Annotated[str, Form()] = "/",
     ) -> Response:
-        """A token for ``person`` (role ``staff`` plus the chosen ``roles``) in a cookie."""
-        people = {p["code"]: p["name"] for p in _people(request)}
+        """A token for ``person`` (a person or an account; role ``staff``: the services add
+        what planning grants) in a cookie."""
+        listed = _people(request)
+        people = {p["code"]: p["name"] for p in listed}
         if person not in people:
             return render(
                 request,
                 "login.html",
                 None,
                 status_code=422,
-                people=list({"code": c, "name": n} for c, n in people.items()),
-                roles=ROLE_CHOICES,
+                people=listed,
                 next="/",
                 tenant=settings_of(request).tenant,
                 errors={"person": "Chọn một người trong danh sách"},
             )
-        chosen = {"staff", *(r for r in roles or [] if r in ROLE_CHOICES)}
-        token = issue_token(settings_of(request).tenant, person, chosen, ttl_s=8 * 3600)
+        token = issue_token(settings_of(request).tenant, person, {"staff"}, ttl_s=8 * 3600)
         answer = RedirectResponse(next if next.startswith("/") else "/", status_code=303)
         answer.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="lax", max_age=8 * 3600)
         answer.set_cookie(NAME_COOKIE, quote(people[person]), samesite="lax", max_age=8 * 3600)

@@ -1,6 +1,7 @@
 """What every page shares: the Jinja2 environment, the signed-in viewer (token cookie → the
-person, their tenant and roles, a :class:`~services.web.backend.Backend` with their token),
-and rendering with the services' errors in Vietnamese.
+person, their tenant, their roles as planning grants them — never the token's claim — and a
+:class:`~services.web.backend.Backend` with their token), and rendering with the services'
+errors in Vietnamese.
 
 A request without a valid token cookie is sent to the log-in page (:class:`LoginRequired`).
 """
@@ -8,16 +9,20 @@ A request without a valid token cookie is sent to the log-in page (:class:`Login
 from __future__ import annotations
 
 import calendar
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import unquote
+from zoneinfo import ZoneInfo
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from services.common.auth import AuthError, Principal, verify_token
+from services.common.roles import GrantSource, RolesUnavailable, effective_roles
 from services.web import labels
 from services.web.backend import ApiError, Backend
 from services.web.settings import WebSettings
@@ -25,6 +30,15 @@ from services.web.settings import WebSettings
 TOKEN_COOKIE = "woms_token"
 NAME_COOKIE = "woms_name"
 HERE = Path(__file__).resolve().parent
+ZONE = "Asia/Ho_Chi_Minh"
+"""The day on which roles are read from planning is today in this zone."""
+
+ROLE_LABELS = {
+    "tenant_admin": "Quản trị của đơn vị thuê bao",
+    "central": "Cơ quan cấp trên (so sánh giữa các đơn vị)",
+    "external_body": "Cơ quan đánh giá bên ngoài",
+}
+"""Vietnamese names of the roles planning grants (shown beside the signed-in person)."""
 
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.globals.update(
@@ -49,6 +63,20 @@ class LoginRequired(Exception):
 def settings_of(request: Request) -> WebSettings:
     """The app's :class:`WebSettings` (``app.state.settings``)."""
     return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def granted_roles(request: Request, tenant: str) -> Mapping[str, frozenset[str]]:
+    """``{subject: roles}`` planning grants in ``tenant`` today (``app.state.role_grants``,
+    cached ``RELATION_CACHE_S``).
+
+    Raises:
+        HTTPException: 503 when planning's grants cannot be read.
+    """
+    source: GrantSource = request.app.state.role_grants
+    try:
+        return source.grants(tenant, datetime.now(ZoneInfo(ZONE)).date())
+    except RolesUnavailable as exc:
+        raise HTTPException(503, "Không đọc được vai trò từ dịch vụ kế hoạch") from exc
 
 
 def period_end(period: str) -> str:
@@ -78,7 +106,12 @@ class Viewer:
         return self.principal.tenant
 
     def has_role(self, *roles: str) -> bool:
+        """Whether planning grants the viewer one of ``roles`` (``staff`` for everyone)."""
         return bool(self.principal.roles & set(roles))
+
+    def role_labels(self) -> list[str]:
+        """Vietnamese names of the roles planning grants the viewer (``staff`` not shown)."""
+        return [ROLE_LABELS[r] for r in sorted(self.principal.roles) if r in ROLE_LABELS]
 
     def default_period(self) -> str:
         return self.settings.period or labels.current_period()
@@ -137,6 +170,8 @@ def viewer(request: Request) -> Viewer:
     except AuthError as exc:
         raise LoginRequired() from exc
     settings = settings_of(request)
+    grants = granted_roles(request, principal.tenant)
+    principal = Principal(principal.tenant, principal.subject, effective_roles(principal, grants))
     backend = Backend(request.app.state.http, principal.tenant, token)
     name = unquote(request.cookies.get(NAME_COOKIE) or principal.subject)
     return Viewer(principal, name, backend, settings)

@@ -414,6 +414,7 @@ OPERATIONS: dict[str, dict[tuple[str, str], Bound | Excluded]] = {
         ("GET", "/tenants/{tenant}/org/export.xlsx"): Bound(planning("org.export")),
         ("POST", "/tenants/{tenant}/org/import"): Bound(planning("org.import"), body=b"not xlsx"),
         ("GET", "/tenants/{tenant}/evaluators/policy-data"): Bound(planning("evaluator.read")),
+        ("GET", "/tenants/{tenant}/roles"): Bound(planning("role.read")),
         ("POST", "/tenants/{tenant}/key-results/{code}/push-down"): Bound(
             plan("plan.submit", key_result=True), body={"units": ["PL-VP"]}
         ),

@@ -14,6 +14,11 @@ Văn phòng HĐND-UBND ``PL-VP``), from the Phúc Lợi chart of June 2026 (``00
   (PL-KTHTDT); ``other_tenant`` T023 of Thanh Hóa with roles ``staff`` and ``tenant_admin``
   (the strongest caller of another tenant); ``central`` a central body of the tenant (role
   ``central``); ``admin`` a tenant administrator (role ``tenant_admin``).
+
+The roles are the ones planning grants (``role_grants:`` of ``data/tenants/*/tenant.yaml``:
+T023 and QT-HN ``tenant_admin``, BTC-TW ``central``; ``staff`` for every person or account),
+which the services resolve on every request (``services/common/roles.py``); the tokens carry
+the same roles, but the services do not believe them.
 """
 
 from __future__ import annotations
@@ -60,7 +65,7 @@ OWNER, COLLEAGUE, MANAGER, AUTHORITY, OUTSIDER = "P021", "P022", "P019", "P003",
 ROLES: dict[str, Principal] = {
     "other_tenant": Principal("thanhhoa", "T023", frozenset({"staff", "tenant_admin"})),
     "other_unit": Principal(TENANT, OUTSIDER, frozenset({"staff"})),
-    "central": Principal(TENANT, "BTC-TW", frozenset({"central"})),
+    "central": Principal(TENANT, "BTC-TW", frozenset({"staff", "central"})),
     "colleague": Principal(TENANT, COLLEAGUE, frozenset({"staff"})),
     "admin": Principal(TENANT, "QT-HN", frozenset({"staff", "tenant_admin"})),
     "owner": Principal(TENANT, OWNER, frozenset({"staff"})),

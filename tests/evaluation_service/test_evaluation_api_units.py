@@ -18,6 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.common.db import engine_for, transaction
+from services.common.roles import HttpGrants
 from services.evaluation import forms, service
 from services.evaluation.api import create_app
 from services.evaluation.clients import HttpSources
@@ -123,6 +124,7 @@ def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
         tasks_api._directory[:] = [HttpPlanningDirectory(base_url=planning)]
         app = tasks_api.create_app()
         app.dependency_overrides[tasks_api.today] = lambda: date(2026, 6, 17)
+        app.state.role_grants = HttpGrants("tasks", httpx.Client(base_url=planning))  # roles
         try:
             with served(app) as tasks, evaluation_api(planning, tasks) as api:
                 yield Stack(planning, tasks, api)

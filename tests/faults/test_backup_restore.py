@@ -21,12 +21,7 @@ from services.common.db import dispose_engines, engine_for, transaction
 from services.common.settings import get_settings
 from services.tasks import service as tasks
 from tests.integration.backends import BACKENDS, database_backend
-from tests.integration.test_reporting_pipeline import (
-    TenantDbs,
-    _drive_evaluations,
-    _drive_tasks,
-    _new_task,
-)
+from tests.support.pipeline import TenantDbs, drive_evaluations, drive_tasks, new_task
 from woms.backup_cmds import dump_database, encode
 from woms.cli import app
 from woms.onboarding import SERVICES, onboard
@@ -71,8 +66,8 @@ def test_a_tenant_backed_up_and_restored_is_the_same_tenant(
     with database_backend(backend, monkeypatch):
         onboard(MINI, infrastructure=False)
         dbs = TenantDbs("mini", engine_for("mini", "tasks"), engine_for("mini", "evaluation"))
-        _drive_tasks(dbs, seed=3, count=40)
-        _drive_evaluations(dbs)
+        drive_tasks(dbs, seed=3, count=40)
+        drive_evaluations(dbs)
         for name, body in EVIDENCE.items():
             target = get_settings().woms_home / "evidence" / "mini" / name
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -97,7 +92,7 @@ def test_a_tenant_backed_up_and_restored_is_the_same_tenant(
             # the restored tenant works: a new task (new ids, new audit entries)
             due = date(2026, 6, 26)
             with transaction(engine_for("mini", "tasks")) as s:
-                code = _new_task(s, 41, "P1", due, random.Random(1))
+                code = new_task(s, 41, "P1", due, random.Random(1))
                 tasks.act(s, "mini", tasks.TenantRules(), code, "assign", "P0", due)
             assert cli.invoke(app, ["audit", "verify", "mini"]).exit_code == 0
             after = _state("mini")

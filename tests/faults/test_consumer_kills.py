@@ -4,7 +4,11 @@ in the processed-ids table once, and the read models equal a direct computation 
 service's database (`docs/faults.md`).
 
 Counterpart of ``test_a_consumer_killed_mid_stream_and_restarted_counts_nothing_twice`` (one
-kill) in ``tests/integration/test_reporting_pipeline.py``, whose helpers it reuses.
+kill) in ``tests/integration/test_reporting_pipeline.py``; both use ``tests/support/pipeline.py``.
+
+Every kill must land before the stream ends, whatever the machine's speed: before each life the
+test keeps a reserve of unread events of at least three times the most any life applied so far
+(and at least ``RESERVE`` events), driving and relaying more tasks when the reserve runs low.
 """
 
 from __future__ import annotations
@@ -20,29 +24,47 @@ from sqlalchemy.exc import OperationalError
 
 from services.common.db import create_engine_for_url
 from services.reporting.consumer import tenants_pattern
-from tests.integration.test_reporting_pipeline import (
+from tests.support.pipeline import (
     ROOT,
-    _consume_command,
-    _drive_tasks,
-    _expected_tasks,
-    _processed,
-    _projected_tasks,
-    _relay,
-    _tenant,
+    TenantDbs,
+    consume_command,
+    drive_tasks,
+    expected_tasks,
+    processed,
+    projected_tasks,
+    relay_all,
+    tenant_dbs,
 )
 
 pytestmark = pytest.mark.integration
 
 KILLS = int(os.environ.get("WOMS_FAULT_CONSUMER_KILLS", "20"))
-TASKS = int(os.environ.get("WOMS_FAULT_CONSUMER_TASKS", "9000"))
+#: tasks driven before the first life (≈ 3.3 events each), then per top-up
+TASKS = int(os.environ.get("WOMS_FAULT_CONSUMER_TASKS", "3000"))
+CHUNK = 1000
+#: unread events kept before each life, at least
+RESERVE = 3000
 SEED = 909
 
 
 def _seen(engine: object, tenant: str) -> int:
     try:
-        return _processed(engine, tenant)  # type: ignore[arg-type]
+        return processed(engine, tenant)  # type: ignore[arg-type]
     except OperationalError:  # the reporting database is not migrated yet
         return 0
+
+
+class Stream:
+    """The tenant's tasks events on the broker: driven and relayed in chunks."""
+
+    def __init__(self, dbs: TenantDbs, bootstrap: str) -> None:
+        self.dbs, self.bootstrap = dbs, bootstrap
+        self.tasks = self.published = 0
+
+    def add(self, count: int) -> None:
+        drive_tasks(self.dbs, seed=SEED + self.tasks, count=count, first=self.tasks + 1)
+        self.tasks += count
+        self.published += relay_all(self.dbs, self.bootstrap)
 
 
 @pytest.mark.timeout(1800)
@@ -53,9 +75,9 @@ def test_a_consumer_killed_20_times_mid_stream_applies_every_event_once(
     before (so every kill lands mid-stream, after a commit), sleeps a seeded random 0–50 ms
     and SIGKILLs it; a final run ``--until-caught-up`` finishes the stream."""
     rng = random.Random(SEED)
-    dbs = _tenant(tmp_path, kafka_bootstrap, 9)
-    _drive_tasks(dbs, seed=SEED, count=TASKS)
-    published = _relay(dbs, kafka_bootstrap)
+    dbs = tenant_dbs(tmp_path, kafka_bootstrap, 9)
+    stream = Stream(dbs, kafka_bootstrap)
+    stream.add(TASKS)
     home = tmp_path / "home"
     env = {
         **os.environ,
@@ -63,12 +85,15 @@ def test_a_consumer_killed_20_times_mid_stream_applies_every_event_once(
         "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
         "DATABASE_URL": "sqlite:///{home}/db/{tenant}/{service}.sqlite3",
     }
-    command = _consume_command(f"kills-{dbs.code}", tenants_pattern([dbs.code]))
+    command = consume_command(f"kills-{dbs.code}", tenants_pattern([dbs.code]))
     engine = create_engine_for_url(f"sqlite:///{home / 'db/platform/reporting.sqlite3'}")
     progress: list[int] = []
+    lives: list[int] = []  # events applied by each life
     try:
         for _ in range(KILLS):
             before = _seen(engine, dbs.code)
+            while stream.published - before < max(RESERVE, 3 * max(lives, default=0)):
+                stream.add(CHUNK)  # no consumer runs now: the stream only grows
             victim = subprocess.Popen(
                 command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
             )
@@ -77,7 +102,7 @@ def test_a_consumer_killed_20_times_mid_stream_applies_every_event_once(
                 while _seen(engine, dbs.code) <= before:
                     assert victim.poll() is None, victim.stderr.read() if victim.stderr else ""
                     assert time.monotonic() < deadline, (
-                        f"the consumer applied nothing in 120 s: {progress} of {published}"
+                        f"the consumer applied nothing in 120 s: {progress} of {stream.published}"
                     )
                     time.sleep(0.005)
                 time.sleep(rng.uniform(0, 0.05))
@@ -87,7 +112,11 @@ def test_a_consumer_killed_20_times_mid_stream_applies_every_event_once(
                 if victim.stderr:
                     victim.stderr.close()
             progress.append(_seen(engine, dbs.code))
+            lives.append(progress[-1] - before)
+        published = stream.published
+        print(f"{stream.tasks} tasks, {published} events; applied per life {lives}")
         assert len(progress) == KILLS
+        assert all(n > 0 for n in lives)  # each kill after a commit
         assert progress == sorted(progress) and progress[-1] < published, (
             f"every kill mid-stream: {progress} of {published}"
         )
@@ -101,7 +130,7 @@ def test_a_consumer_killed_20_times_mid_stream_applies_every_event_once(
             timeout=600,
         )
         assert finished.returncode == 0, finished.stderr
-        assert _processed(engine, dbs.code) == published
-        assert _projected_tasks(engine, dbs) == _expected_tasks(dbs)
+        assert processed(engine, dbs.code) == published
+        assert projected_tasks(engine, dbs) == expected_tasks(dbs)
     finally:
         engine.dispose()

@@ -315,3 +315,100 @@ def test_provider_down_answers_503_not_401(
     get_settings.cache_clear()
     answer = client.get("/tenants/mini/units", headers=_bearer(fresh))
     assert answer.status_code == 503 and "định danh" in answer.json()["detail"]
+
+
+# --- roles come from planning, not from the token (issue 9) ---------------------------------
+
+
+@pytest.fixture
+def stack(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, TestClient]]:
+    """``mini`` onboarded; planning served over HTTP (uvicorn); the four apps under test, each
+    reading its callers' roles from that planning as in production (``PLANNING_URL``)."""
+    from services.evaluation.api import create_app as evaluation_app
+    from services.evaluation.clients import HttpSources
+    from services.evaluation.signals import CycleGateway
+    from services.reporting.api import HttpRelations
+    from services.reporting.api import create_app as reporting_app
+    from services.tasks.api import create_app as tasks_app
+    from tests.evaluation_service.evaluation_api_stack import closed_address, served
+
+    with served(create_app()) as planning_url:
+        monkeypatch.setenv("PLANNING_URL", planning_url)
+        get_settings.cache_clear()
+        apps = {
+            "planning": create_app(),
+            "tasks": tasks_app(),
+            "evaluation": evaluation_app(
+                sources=HttpSources(planning_url=planning_url),
+                cycle_gateway=CycleGateway(closed_address(), timeout_s=1),
+            ),
+            "reporting": reporting_app(HttpRelations()),
+        }
+        yield {name: TestClient(app) for name, app in apps.items()}
+
+
+ADMIN_CALLS = {
+    "planning": ("GET", "/tenants/mini/roles"),
+    "tasks": ("POST", "/tenants/mini/overdue-sweep"),
+    "evaluation": ("GET", "/tenants/mini/cycles/2026-06"),
+    "reporting": ("GET", "/tenants/mini/reports/tasks?period=2026-06"),
+}
+"""One call per service that only a tenant administrator may make."""
+
+
+def _call(client: TestClient, service: str, token: str) -> int:
+    method, url = ADMIN_CALLS[service]
+    return client.request(method, url, headers=_bearer(token)).status_code
+
+
+@pytest.mark.parametrize("service", sorted(ADMIN_CALLS))
+def test_a_claimed_role_is_not_believed_a_granted_one_is(
+    stack: dict[str, TestClient], service: str
+) -> None:
+    """P03 (a person of mini, granted nothing) claims ``tenant_admin`` in the token: 403 where
+    ``admin`` (granted tenant_admin in the tenant file, token claiming nothing) gets 200."""
+    client = stack[service]
+    claimed = issue_token("mini", "P03", {"staff", "tenant_admin", "central"})
+    assert _call(client, service, claimed) == 403
+    assert _call(client, service, issue_token("mini", "admin")) == 200
+    # a service token keeps its own role (the overdue sweep of the cycle)
+    if service == "tasks":
+        assert _call(client, service, issue_token("mini", "system:cycle", {"service"})) == 200
+
+
+def test_planning_serves_the_grants_of_the_tenant_file(stack: dict[str, TestClient]) -> None:
+    grants = stack["planning"].get(
+        "/tenants/mini/roles", headers=_bearer(issue_token("mini", "system:tasks", {"service"}))
+    )
+    assert grants.status_code == 200
+    assert grants.json() == {"A1": ["tenant_admin"], "C1": ["central"], "admin": ["tenant_admin"]}
+
+
+def _grant(text: str, grant: str, folder: Path) -> Path:
+    path = folder / "tenant.yaml"
+    path.write_text(text.replace("role_grants:\n", f"role_grants:\n  - {grant}\n"), "utf-8")
+    return path
+
+
+def test_a_new_grant_takes_effect_after_the_cache_time(
+    stack: dict[str, TestClient], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Evaluation reads the grants through planning's API, kept per (tenant, day) for
+    ``RELATION_CACHE_S``: with a cache the grant is seen once it is cleared (expired); with
+    ``RELATION_CACHE_S=0`` at once."""
+    evaluation = stack["evaluation"]
+    person = issue_token("mini", "P04")  # head of PA-UB, not an administrator
+    assert _call(evaluation, "evaluation", person) == 403  # cached: P04 has no grant
+    text = MINI.read_text(encoding="utf-8")
+    onboard(_grant(text, "{subject: P04, role: tenant_admin}", tmp_path), infrastructure=False)
+    assert _call(evaluation, "evaluation", person) == 403  # still the cached answer
+    evaluation.app.state.role_grants.clear()  # what the TTL does after RELATION_CACHE_S
+    assert _call(evaluation, "evaluation", person) == 200
+
+    monkeypatch.setenv("RELATION_CACHE_S", "0")
+    get_settings.cache_clear()
+    other = issue_token("mini", "P05")
+    assert _call(evaluation, "evaluation", other) == 403
+    grant = "{subject: P05, role: tenant_admin, start: 2026-01-01, end: 2099-12-31}"
+    onboard(_grant(text, grant, tmp_path), infrastructure=False)
+    assert _call(evaluation, "evaluation", other) == 200  # no cache: at once

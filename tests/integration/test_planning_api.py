@@ -231,7 +231,7 @@ def test_no_endpoint_serves_another_tenant(client: TestClient) -> None:
 def test_excel_export_import_round_trip_and_bad_row(client: TestClient, tmp_path: Path) -> None:
     from openpyxl import load_workbook
 
-    admin = auth("mini", "P01", "tenant_admin")
+    admin = auth("mini", "admin")  # granted tenant_admin in the fixture
     template = client.get("/tenants/mini/org/template.xlsx", headers=auth("mini", "P03"))
     assert template.status_code == 200 and template.content[:2] == b"PK"
     exported = client.get("/tenants/mini/org/export.xlsx", headers=admin)
@@ -357,7 +357,7 @@ def test_plans_are_created_and_amended_through_the_api(client: TestClient) -> No
     assert (
         client.put(
             "/tenants/mini/plans/T-2026",
-            headers=auth("mini", "P01", "tenant_admin"),
+            headers=auth("mini", "admin"),
             json={**_plan_body("T-2026"), "owner_unit": "TINH"},
         ).status_code
         == 409

@@ -4,8 +4,6 @@ pending; an unknown tenant exits 2."""
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -18,13 +16,12 @@ from kafka import KafkaConsumer
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from services.common.db import dispose_engines, engine_for, transaction
+from services.common.db import engine_for, transaction
 from services.common.events import CloudEvent, topic_for
 from services.common.outbox import decode, record
-from services.common.settings import Settings, get_settings
 from services.tasks.models import outbox as tasks_outbox
+from tests.support.processes import mini_home, running_woms, woms_env
 from woms.cli import app
-from woms.onboarding import onboard
 from woms.relay_cmds import outbox_tables
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,22 +35,9 @@ def home(
 ) -> Iterator[Path]:
     """``mini`` onboarded under a fresh ``WOMS_HOME`` (its onboarding leaves planning events
     in the outbox)."""
-    monkeypatch.setenv("WOMS_HOME", str(tmp_path))
-    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", kafka_bootstrap)
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-    get_settings.cache_clear()
-    dispose_engines()
-    settings = Settings(
-        woms_home=tmp_path,
-        temporal_address=temporal_address,
-        kafka_bootstrap_servers=kafka_bootstrap,
-    )
-    onboard(ROOT / "tests" / "fixtures" / "tenant_mini.yaml", settings)
-    try:
-        yield tmp_path
-    finally:
-        dispose_engines()
-        get_settings.cache_clear()
+    env = {"KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap}
+    with mini_home(tmp_path, monkeypatch, temporal_address, kafka_bootstrap, env) as path:
+        yield path
 
 
 def _pending() -> dict[str, int]:
@@ -100,9 +84,7 @@ def _received(bootstrap: str, wanted: set[str]) -> set[str]:
 
 
 def _env(home: Path, bootstrap: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env.update(WOMS_HOME=str(home), KAFKA_BOOTSTRAP_SERVERS=bootstrap)
-    return env
+    return woms_env(home, KAFKA_BOOTSTRAP_SERVERS=bootstrap)
 
 
 def test_drain_publishes_every_pending_event_and_stops(home: Path, kafka_bootstrap: str) -> None:
@@ -127,17 +109,10 @@ def test_drain_publishes_every_pending_event_and_stops(home: Path, kafka_bootstr
 
 
 def test_relay_runs_until_interrupted(home: Path, kafka_bootstrap: str) -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "woms.cli", "relay", TENANT, "--interval", "0.2"],
-        env=_env(home, kafka_bootstrap),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
+    with running_woms(["relay", TENANT, "--interval", "0.2"], _env(home, kafka_bootstrap)) as relay:
         deadline = time.monotonic() + 60
         while sum(_pending().values()) and time.monotonic() < deadline:
-            assert proc.poll() is None, proc.communicate()
+            assert relay.proc.poll() is None, relay.proc.communicate()
             time.sleep(0.3)
         assert sum(_pending().values()) == 0  # onboarding's events relayed
         late = _event("late")  # written while the relay runs
@@ -146,12 +121,9 @@ def test_relay_runs_until_interrupted(home: Path, kafka_bootstrap: str) -> None:
         while _pending()["tasks"] and time.monotonic() < deadline:
             time.sleep(0.2)
         assert _pending()["tasks"] == 0
-        assert proc.poll() is None  # still running: it loops until interrupted
-    finally:
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0, err
-    assert "dừng / stopped" in out
+        assert relay.proc.poll() is None  # still running: it loops until interrupted
+    assert relay.returncode == 0, relay.err
+    assert "dừng / stopped" in relay.out
     assert _received(kafka_bootstrap, {late.id}) == {late.id}
 
 

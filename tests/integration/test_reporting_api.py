@@ -187,6 +187,8 @@ def client(
                 config={},
                 source_hash="test",
             )
+            # the central body of the platform (its grants live in the registry)
+            tenancy.grant_platform_role(session, "C0", "central")
         messages = []
         for event in _events():
             messages.append(
@@ -519,6 +521,24 @@ def test_platform_central_ranks_units_across_two_tenants(client: TestClient) -> 
     for unit in body["units"]:
         expected = done_percent(unit["tenant"], unit["unit"])
         assert abs(Fraction(unit["value"]) - expected) <= Fraction(1, 20)
+
+
+def test_platform_roles_come_from_the_registry_not_the_token(client: TestClient) -> None:
+    """A platform token claiming ``central`` without a platform grant is refused; a grant
+    made with ``woms platform grant`` (the registry) lets it in, a revocation at once shuts
+    it out again (platform grants are not cached)."""
+    url = f"/central/grades?period={JUNE}&tenants=mini"
+    claimed = tok("platform", "C9", "central")
+    assert client.get(url, headers=claimed).status_code == 403
+    with transaction(tenancy.registry_engine()) as session:
+        assert tenancy.grant_platform_role(session, "C9", "central")
+    assert client.get(url, headers=claimed).status_code == 200
+    with transaction(tenancy.registry_engine()) as session:
+        assert tenancy.revoke_platform_role(session, "C9", "central")
+    assert client.get(url, headers=claimed).status_code == 403
+    # a tenant's grant of ``central`` does not reach across tenants: C1 of mini reads mini only
+    across = client.get(f"/central/grades?period={JUNE}&tenants=other", headers=tok("mini", "C1"))
+    assert across.status_code == 403
 
 
 def test_central_sees_aggregates_without_persons(client: TestClient) -> None:

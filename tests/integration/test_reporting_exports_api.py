@@ -62,6 +62,8 @@ def client(
                 config={},
                 source_hash="test",
             )
+            # the central body of the platform (its grants live in the registry)
+            tenancy.grant_platform_role(session, "C0", "central")
         messages = [
             Message(topic_for(e.tenant, e.service), 0, n, e.model_dump_json().encode())
             for n, e in enumerate(base._events())

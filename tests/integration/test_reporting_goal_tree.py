@@ -6,7 +6,7 @@ progress, submit) write their events to planning's outbox; those events go throu
 projection code (``services.reporting.ingest.apply_batch``) into the reporting database; and
 the reporting API's answer is compared with what planning's own API answers
 (``GET /tenants/hanoi/plans/{code}``) and with planning's roll-up computed directly
-(``services.planning.rollup``) — "projections match a direct computation from the source
+(``services.common.goals.rollup``) — "projections match a direct computation from the source
 services" (issue 6). One test takes the same events through the real Tansu broker and the
 reporting consumer group.
 """
@@ -30,8 +30,8 @@ from sqlalchemy.orm import Session
 from services.common.auth import issue_token
 from services.common.db import engine_for, transaction
 from services.common.events import CloudEvent, topic_for
+from services.common.goals import rollup
 from services.common.settings import get_settings
-from services.planning import rollup
 from services.planning import service as planning
 from services.planning.api import create_app as planning_app
 from services.planning.models import Plan, outbox
@@ -93,7 +93,7 @@ class Stack:
     def tree(self, **params: Any) -> dict[str, Any]:
         query = {"period": MAY, "today": TODAY.isoformat()} | params
         answer = self.reporting.get(
-            "/tenants/hanoi/reports/goal-tree", params=query, headers=auth("A1", "tenant_admin")
+            "/tenants/hanoi/reports/goal-tree", params=query, headers=auth("admin")
         )
         assert answer.status_code == 200, answer.text
         return dict(answer.json())
@@ -131,7 +131,7 @@ def assert_same_as_planning(stack: Stack, tree: dict[str, Any]) -> int:
     and evaluation progress, each objective's progress, colour and parent key result, each key
     result's value, progress and achievement. Returns the key results compared."""
     compared = 0
-    admin = auth("A1", "tenant_admin")
+    admin = auth("admin")
     for mine in tree["plans"]:
         answer = stack.planning.get(
             f"/tenants/hanoi/plans/{mine['plan']}",
@@ -338,7 +338,7 @@ def test_access_follows_the_reporting_policy(stack: Stack) -> None:
         url, params=params, headers=auth("X1", "tenant_admin", tenant="mini")
     )
     assert foreign.status_code == 404
-    bad = stack.reporting.get(url, params={"period": "2026-13"}, headers=auth("A1", "tenant_admin"))
+    bad = stack.reporting.get(url, params={"period": "2026-13"}, headers=auth("admin"))
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][-1] == "period"
     warned = stack.reporting.get(
         "/tenants/hanoi/reports/warnings", params=params, headers=auth("P024")

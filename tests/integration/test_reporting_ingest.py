@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -162,3 +163,58 @@ def test_one_batch_chunks_and_one_by_one_give_the_same_tables(seed: int, backend
     assert sum(u["graded"] + u["pending"] for u in grades["units"]) == sum(
         progress["by_step"].values()
     )
+
+
+def _message(event: CloudEvent, offset: int) -> Message:
+    topic = topic_for(event.tenant, event.service)
+    return Message(topic, 0, offset, event.model_dump_json().encode())
+
+
+def _at(event: CloudEvent, time: datetime) -> CloudEvent:
+    return event.model_copy(update={"time": time})
+
+
+def test_an_event_re_sent_after_newer_ones_rolls_nothing_back(backend: str) -> None:
+    """The outbox relay re-sends an event the broker lost (``docs/faults.md``) after newer
+    events of the same task or person's month got through: in the same batch or a later one,
+    the projections end as if the stream had been in order."""
+    t0 = datetime(2026, 6, 20, 8, tzinfo=UTC)
+    base = {"task": "CV-000001", "lead_person": "P1", "lead_unit": "U1", "period": "2026-06"}
+    tasks = [
+        _at(CloudEvent.of(tenant="ta", service="tasks", entity="task", action=action,
+                          subject="CV-000001", data=base | data), t0 + timedelta(minutes=n))
+        for n, (action, data) in enumerate(
+            [("assigned", {"points": "8", "group": "focus"}), ("started", {}),
+             ("submitted", {"late": True}), ("approved", {"late": True})]
+        )
+    ]  # fmt: skip
+    month = {"person": "P1", "unit": "U1", "period": "2026-06", "score": "91.5", "flags": []}
+    evaluations = [
+        _at(CloudEvent.of(tenant="ta", service="evaluation", entity="evaluation",
+                          action=action, subject="P1/2026-06", data=month | data),
+            t0 + timedelta(hours=n))
+        for n, (action, data) in enumerate(
+            [("decided", {"status": "decided", "grade": "B", "final_grade": None}),
+             ("published", {"status": "published", "grade": "B", "final_grade": "A"})]
+        )
+    ]  # fmt: skip
+    in_order, one_batch, later = (_database(n) for n in ("inorder", "onebatch", "later"))
+    stream = [*tasks, *evaluations]
+    with in_order.begin() as conn:
+        apply_batch(conn, LIVE, [_message(e, n) for n, e in enumerate(stream)])
+    lost = [tasks[2], evaluations[0]]  # the submission and the decision, re-sent last
+    kept = [e for e in stream if e not in lost]
+    with one_batch.begin() as conn:
+        apply_batch(conn, LIVE, [_message(e, n) for n, e in enumerate([*kept, *lost])])
+    with later.begin() as conn:
+        apply_batch(conn, LIVE, [_message(e, n) for n, e in enumerate(kept)])
+    with later.begin() as conn:
+        outcomes = apply_batch(conn, LIVE, [_message(e, 100 + n) for n, e in enumerate(lost)])
+    assert outcomes == ["applied", "applied"]
+    expected = _tables(in_order)
+    assert _tables(one_batch) == expected and _tables(later) == expected
+    with in_order.connect() as conn:
+        task = conn.execute(select(LIVE.task_facts)).one()
+        month_row = conn.execute(select(LIVE.evaluation_facts)).one()
+    assert (task.status, task.late) == ("approved", True)
+    assert (month_row.status, month_row.final_grade) == ("published", "A")

@@ -48,6 +48,15 @@ allow if {
 	input.action in admin_actions
 }
 
+# the role grants (who is tenant_admin, central, external_body): read by the other services
+# to resolve their callers' roles, and by the tenant's administrators
+allow if {
+	same_tenant
+	input.action == "role.read"
+	some role in {"service", "tenant_admin"}
+	role in principal.roles
+}
+
 allow if {
 	same_tenant
 	input.action in {"plan.submit", "plan.edit"}
@@ -104,5 +113,11 @@ reasons contains "chỉ người có thẩm quyền phê duyệt / only the appr
 
 reasons contains "cần quyền quản trị / tenant_admin role required" if {
 	input.action in admin_actions
+	not is_admin
+}
+
+reasons contains "chỉ dịch vụ hoặc quản trị / services and tenant administrators only" if {
+	input.action == "role.read"
+	not "service" in principal.roles
 	not is_admin
 }

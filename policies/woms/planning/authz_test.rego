@@ -36,3 +36,13 @@ test_system_feeds_only_its_source if {
 	data.woms.planning.authz.allow with input as {"tenant": "hanoi", "principal": sys, "action": "progress.ingest", "resource": {"system": "disbursement"}}
 	not data.woms.planning.authz.allow with input as {"tenant": "hanoi", "principal": sys, "action": "progress.ingest", "resource": {"system": "dvc"}}
 }
+
+test_role_grants_read_by_services_and_admins_only if {
+	svc := {"tenant": "hanoi", "subject": "system:tasks", "roles": ["service"]}
+	admin := {"tenant": "hanoi", "subject": "admin", "roles": ["staff", "tenant_admin"]}
+	data.woms.planning.authz.allow with input as object.union(base, {"action": "role.read", "principal": svc})
+	data.woms.planning.authz.allow with input as object.union(base, {"action": "role.read", "principal": admin})
+	not data.woms.planning.authz.allow with input as object.union(base, {"action": "role.read"})
+	not data.woms.planning.authz.allow with input as object.union(base, {"action": "role.read", "principal": object.union(svc, {"tenant": "thanhhoa"})})
+	"chỉ dịch vụ hoặc quản trị / services and tenant administrators only" in data.woms.planning.authz.reasons with input as object.union(base, {"action": "role.read"})
+}

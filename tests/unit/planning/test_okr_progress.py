@@ -8,14 +8,14 @@ from fractions import Fraction
 
 import pytest
 
-from services.planning.okr import (
+from services.common.goals.okr import (
     Direction,
     KeyResultKind,
     KeyResultSpec,
     Perspective,
     StatusColour,
 )
-from services.planning.progress import (
+from services.common.goals.progress import (
     PROGRESS_CAP,
     achievement,
     expected_progress,

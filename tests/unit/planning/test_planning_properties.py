@@ -8,15 +8,15 @@ from fractions import Fraction
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.planning.okr import (
+from services.common.goals.okr import (
     Direction,
     KeyResultKind,
     KeyResultSpec,
     ObjectiveSpec,
     ProgressSource,
 )
-from services.planning.progress import PROGRESS_CAP, key_result_progress
-from services.planning.rollup import ObjectiveProgress, evaluation_progress, reported_progress
+from services.common.goals.progress import PROGRESS_CAP, key_result_progress
+from services.common.goals.rollup import ObjectiveProgress, evaluation_progress, reported_progress
 
 amounts = st.decimals(min_value=0, max_value=1000, places=2, allow_nan=False, allow_infinity=False)
 positive = st.decimals(

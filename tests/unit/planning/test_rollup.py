@@ -8,7 +8,7 @@ from fractions import Fraction
 
 import pytest
 
-from services.planning.okr import (
+from services.common.goals.okr import (
     Direction,
     KeyResultKind,
     KeyResultSpec,
@@ -17,7 +17,7 @@ from services.planning.okr import (
     ProgressSource,
     StatusColour,
 )
-from services.planning.rollup import (
+from services.common.goals.rollup import (
     DateContext,
     ObjectiveProgress,
     evaluation_progress,

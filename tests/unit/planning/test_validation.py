@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from services.planning.okr import (
+from services.common.goals.okr import (
     Direction,
     KeyResultKind,
     KeyResultSpec,

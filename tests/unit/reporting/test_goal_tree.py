@@ -1,8 +1,10 @@
-"""The goal tree's pure rules (``services.reporting.goal_tree``) and the planning projections
+"""The goal tree's figures in reporting (``services.reporting.goal_tree``: read-model trees
+rolled up by the shared ``services.common.goals.rollup``) and the planning projections
 (``services.reporting.projections.plan_snapshot`` / ``progress_value``).
 
 Expected figures are worked out by hand from the rules of ``004 Phụ lục 4 §3–§4`` in each
-test, not by calling the code under test twice."""
+test, not by calling the code under test twice. The single rules (a key result's progress,
+achievement, the traffic light) are tested in ``tests/unit/planning/test_okr_progress.py``."""
 
 from __future__ import annotations
 
@@ -13,15 +15,15 @@ from typing import Any
 
 import pytest
 
-from services.reporting.goal_tree import (
-    KeyResultNode,
-    ObjectiveNode,
-    achievement,
-    colour,
-    expected_progress,
-    key_result_progress,
-    plan_figures,
+from services.common.goals.okr import (
+    Direction,
+    KeyResultKind,
+    KeyResultSpec,
+    ObjectiveSpec,
+    Perspective,
+    ProgressSource,
 )
+from services.reporting.goal_tree import plan_figures
 from services.reporting.goals import percent
 from services.reporting.projections import (
     Malformed,
@@ -33,128 +35,61 @@ from services.reporting.projections import (
 
 D = Decimal
 YEAR = (date(2026, 1, 1), date(2026, 12, 31))
+VALUES: dict[str, Decimal | None] = {}
 
 
-def kr(code: str, value: str | None, target: str = "100", **extra: Any) -> KeyResultNode:
-    return KeyResultNode(
-        code=code,
-        target=D(target),
-        value=None if value is None else D(value),
-        weight=extra.pop("weight", D(50)),
-        **extra,
+def kr(code: str, value: str | None, target: str = "100", **extra: Any) -> KeyResultSpec:
+    """A key result with ``value`` recorded in :data:`VALUES` (the read model's current value)."""
+    VALUES[code] = None if value is None else D(value)
+    return KeyResultSpec(
+        code=code, title=code, target=D(target), weight=extra.pop("weight", D(50)), **extra
     )
 
 
-# --- key results ---------------------------------------------------------------------------
+def objective(code: str, **extra: Any) -> ObjectiveSpec:
+    return ObjectiveSpec(code=code, title=code, **extra)
 
 
-def test_key_result_progress_higher_lower_and_baseline() -> None:
-    assert key_result_progress(kr("a", None), D(40)) == Fraction(2, 5)
-    # from the baseline: GRDP 6.5 → 8.0, now 6.9 → 0.4 / 1.5
-    grdp = kr("g", None, "8.0", baseline=D("6.5"))
-    assert key_result_progress(grdp, D("6.9")) == Fraction(4, 15)
-    # lower is better (chỉ số nghịch): CPI target 4.0, actual 3.2 → 4 / 3.2 = 125 %
-    cpi = kr("c", None, "4.0", direction="lower")
-    assert key_result_progress(cpi, D("3.2")) == Fraction(5, 4)
-    assert key_result_progress(cpi, D(0)) == Fraction(3, 2)  # the cap
-    assert key_result_progress(kr("x", None), D(500)) == Fraction(3, 2)
-    assert key_result_progress(kr("y", None), D(-5)) == 0
-    with pytest.raises(ValueError, match="no target"):
-        key_result_progress(KeyResultNode(code="n"), D(1))
-    with pytest.raises(ValueError, match="baseline"):
-        key_result_progress(kr("b", None, "5", baseline=D(5)), D(6))
+# --- roll-up (the shared rules of services.common.goals.rollup, through the adapter) --------
 
 
-def test_achievement_levels_both_directions() -> None:
-    spec = KeyResultNode(
-        code="k",
-        target=D(100),
-        complete_threshold=D(90),
-        exceed_threshold=D(110),
-        fail_threshold=D(50),
-    )
-    assert [achievement(spec, D(v)) for v in ("120", "95", "60", "50")] == [
-        "exceeded",
-        "completed",
-        "in_progress",
-        "failed",
-    ]
-    cpi = KeyResultNode(
-        code="cpi",
-        direction="lower",
-        target=D(4),
-        complete_threshold=D(4),
-        exceed_threshold=D("3.5"),
-        fail_threshold=D("4.5"),
-    )
-    assert [achievement(cpi, D(v)) for v in ("3.2", "4", "4.2", "4.6")] == [
-        "exceeded",
-        "completed",
-        "in_progress",
-        "failed",
-    ]
-    with pytest.raises(ValueError, match="contradict"):
-        achievement(KeyResultNode(code="z", target=D(10), exceed_threshold=D(5)), D(1))
-
-
-def test_expected_progress_and_traffic_light() -> None:
-    assert expected_progress(date(2026, 5, 1), date(2026, 5, 31), date(2026, 5, 20)) == Fraction(
-        20, 31
-    )
-    assert expected_progress(*YEAR, date(2025, 12, 31)) == 0
-    assert expected_progress(*YEAR, date(2027, 1, 1)) == 1
-    half = Fraction(1, 2)
-    assert colour(Fraction(40, 100), half) == "green"  # exactly 10 points behind
-    assert colour(Fraction(39, 100), half) == "amber"
-    assert colour(Fraction(25, 100), half) == "amber"  # exactly 25 points behind
-    assert colour(Fraction(24, 100), half) == "red"
-
-
-# --- roll-up -------------------------------------------------------------------------------
-
-
-def _tree() -> list[ObjectiveNode]:
+def _tree() -> list[ObjectiveSpec]:
     """A parent objective whose KR "P-KR2" has no value and is served by a child objective of
     another plan (cascade), a breakthrough objective with an okr key result, and a learning
     objective with progress from its children."""
-    child = ObjectiveNode(
-        code="C-O1",
-        plan="C",
-        perspective="citizens",
+    child = objective(
+        "C-O1",
+        perspective=Perspective.CITIZENS,
         weight=D(100),
         parent_key_result="P-KR2",
         key_results=(kr("C-KR1", "30", weight=D(100)),),
     )
-    parent = ObjectiveNode(
-        code="P-O1",
-        plan="P",
-        perspective="citizens",
+    parent = objective(
+        "P-O1",
+        perspective=Perspective.CITIZENS,
         weight=D(60),
         key_results=(kr("P-KR1", "80", weight=D(75)), kr("P-KR2", None, weight=D(25))),
         children=(child,),
     )
-    breakthrough = ObjectiveNode(
-        code="P-O2",
-        plan="P",
-        perspective="process",
+    breakthrough = objective(
+        "P-O2",
+        perspective=Perspective.PROCESS,
         breakthrough=True,
         weight=D(20),
-        key_results=(kr("P-KR3", "10", kind="okr", weight=D(100)),),
+        key_results=(kr("P-KR3", "10", kind=KeyResultKind.OKR, weight=D(100)),),
     )
-    grandchild = ObjectiveNode(
-        code="L-O1",
-        plan="L",
-        perspective="learning",
+    grandchild = objective(
+        "L-O1",
+        perspective=Perspective.LEARNING,
         weight=D(1),
         parent_key_result="P-KR4",
         key_results=(kr("L-KR1", "50", weight=D(100)),),
     )
-    learning = ObjectiveNode(
-        code="P-O3",
-        plan="P",
-        perspective="learning",
+    learning = objective(
+        "P-O3",
+        perspective=Perspective.LEARNING,
         weight=D(20),
-        progress_source="children",
+        progress_source=ProgressSource.CHILDREN,
         key_results=(kr("P-KR4", "100", weight=D(100)),),
         children=(grandchild,),
     )
@@ -162,7 +97,7 @@ def _tree() -> list[ObjectiveNode]:
 
 
 def test_reported_roll_up_follows_the_cascade() -> None:
-    figures = plan_figures(_tree(), *YEAR, date(2026, 7, 2), evaluation=False)
+    figures = plan_figures(_tree(), VALUES, *YEAR, date(2026, 7, 2), evaluation=False)
     parent, breakthrough, learning = figures.objectives
     # P-KR2 has no value: the child objective serving it gives 30 %
     kr2 = parent.key_results[1]
@@ -185,8 +120,15 @@ def test_reported_roll_up_follows_the_cascade() -> None:
     assert percent(figures.progress) == D("52.5")
 
 
+def test_the_day_is_clamped_into_the_plan_period() -> None:
+    after = plan_figures(_tree(), VALUES, *YEAR, date(2027, 3, 1), evaluation=False)
+    before = plan_figures(_tree(), VALUES, *YEAR, date(2025, 3, 1), evaluation=False)
+    assert after.expected == 1  # 31 December: the whole year elapsed
+    assert before.expected == Fraction(1, 365)  # 1 January, days inclusive
+
+
 def test_evaluation_roll_up_leaves_breakthrough_items_out() -> None:
-    figures = plan_figures(_tree(), *YEAR, date(2026, 7, 2), evaluation=True)
+    figures = plan_figures(_tree(), VALUES, *YEAR, date(2026, 7, 2), evaluation=True)
     parent, breakthrough, learning = figures.objectives
     assert not breakthrough.counted and breakthrough.progress == Fraction(1, 10)
     # weights re-normalised over P-O1 (60) and P-O3 (20): (67.5 × 60 + 50 × 20) / 80
@@ -196,21 +138,29 @@ def test_evaluation_roll_up_leaves_breakthrough_items_out() -> None:
 
 
 def test_missing_data_and_unusable_weights() -> None:
-    node = ObjectiveNode(
-        code="O",
+    node = objective(
+        "O",
         key_results=(kr("A", "60", weight=None), kr("B", None, weight=D(10))),
     )
-    figures = plan_figures([node], *YEAR, date(2026, 12, 31), evaluation=False)
-    objective = figures.objectives[0]
-    assert objective.missing_data == ("B",)
+    figures = plan_figures([node], VALUES, *YEAR, date(2026, 12, 31), evaluation=False)
+    found = figures.objectives[0]
+    assert found.missing_data == ("B",)
     # a missing weight: equal weights → (60 + 0) / 2
-    assert objective.progress == Fraction(3, 10)
-    assert objective.colour == "red"  # the year is over: expected 100 %
+    assert found.progress == Fraction(3, 10)
+    assert found.colour == "red"  # the year is over: expected 100 %
+
+
+def test_lower_is_better_key_result_in_a_tree() -> None:
+    """CPI target 4.0, actual 3.2 → 4 / 3.2 = 125 % (``004 Phụ lục 4 §4.3``)."""
+    cpi = kr("CPI", "3.2", "4.0", direction=Direction.LOWER, weight=D(100))
+    figures = plan_figures([objective("O", key_results=(cpi,))], VALUES, *YEAR, date(2026, 6, 1),
+                           evaluation=False)  # fmt: skip
+    assert figures.objectives[0].key_results[0].progress == Fraction(5, 4)
 
 
 def test_only_okr_key_results_leave_nothing_to_evaluate() -> None:
-    node = ObjectiveNode(code="O", key_results=(kr("A", "60", kind="okr"),))
-    figures = plan_figures([node], *YEAR, date(2026, 3, 1), evaluation=True)
+    node = objective("O", key_results=(kr("A", "60", kind=KeyResultKind.OKR),))
+    figures = plan_figures([node], VALUES, *YEAR, date(2026, 3, 1), evaluation=True)
     assert figures.objectives[0].progress is None and figures.progress is None
 
 

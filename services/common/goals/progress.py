@@ -21,7 +21,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Literal
 
-from services.planning.okr import Direction, KeyResultSpec, StatusColour
+from services.common.goals.okr import Direction, KeyResultSpec, StatusColour
 
 __all__ = [
     "DEFAULT_AT_RISK_GAP",

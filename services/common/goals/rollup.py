@@ -1,12 +1,12 @@
 """Roll-up of progress over an objective tree (goal tree, cascade), for reports and evaluation.
 
-Pure functions over :class:`~services.planning.okr.ObjectiveSpec` trees and a mapping
+Pure functions over :class:`~services.common.goals.okr.ObjectiveSpec` trees and a mapping
 ``key-result code → current value`` (``Decimal`` in the key result's unit of measure). Exact
 arithmetic: every figure is a ``fractions.Fraction`` ratio, ``1`` = 100 %.
 
 Rules and the choices made where the sources are silent:
 
-1. **Key result progress** — :func:`services.planning.progress.key_result_progress`
+1. **Key result progress** — :func:`services.common.goals.progress.key_result_progress`
    (``004 Phụ lục 4 §4.3``), capped at ``cap`` (default 150 %). A key result with no value in the
    mapping (missing or ``None``) and no linked child objective has **no data**: progress 0,
    ``source="missing"``, listed in ``missing_data`` and in the notes.
@@ -53,7 +53,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Literal
 
-from services.planning.okr import (
+from services.common.goals.okr import (
     KeyResultKind,
     KeyResultSpec,
     ObjectiveSpec,
@@ -61,7 +61,7 @@ from services.planning.okr import (
     ProgressSource,
     StatusColour,
 )
-from services.planning.progress import (
+from services.common.goals.progress import (
     DEFAULT_AT_RISK_GAP,
     DEFAULT_OFF_TRACK_GAP,
     PROGRESS_CAP,
@@ -103,7 +103,7 @@ class DateContext:
     """The period and the day a figure is computed for, giving expected progress and colours.
 
     ``at_risk_gap`` / ``off_track_gap`` are the tenant's traffic-light boundaries (ratios,
-    defaults 10 % and 25 %, see :func:`services.planning.progress.status_colour`).
+    defaults 10 % and 25 %, see :func:`services.common.goals.progress.status_colour`).
     """
 
     period_start: date

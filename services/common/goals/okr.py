@@ -1,8 +1,9 @@
 """Domain types of planning: objectives (nhiệm vụ), key results (mục tiêu then chốt), cascades.
 
-Pure value types shared by :mod:`services.planning.progress`, :mod:`services.planning.rollup`
-and :mod:`services.planning.validation`. No I/O. Numbers are exact ``Decimal`` (as in the tenant
-file, ``docs/tenant-file.md``); computed ratios are ``fractions.Fraction``.
+Pure value types shared by :mod:`.progress`, :mod:`.rollup`, the planning service
+(:mod:`services.planning.validation`) and reporting's goal tree. No I/O. Numbers are exact
+``Decimal`` (as in the tenant file, ``docs/tenant-file.md``); computed ratios are
+``fractions.Fraction``.
 
 Sources: ``DOMAIN.md §2``; ``004 Part A §II`` (objective with key results, four perspectives,
 breakthrough items); ``000 §V.1`` (KPI fields); ``004 Phụ lục 4 §3.3`` (cascade).
@@ -74,7 +75,7 @@ class Direction(StrEnum):
 
 
 class ProgressSource(StrEnum):
-    """Where an objective's progress comes from (see :mod:`services.planning.rollup`)."""
+    """Where an objective's progress comes from (see :mod:`services.common.goals.rollup`)."""
 
     KEY_RESULTS = "key_results"
     CHILDREN = "children"
