@@ -17,10 +17,9 @@ With the tenant's compressed calendar (``calendar.seconds_per_day``) the deadlin
 * everyone else does nothing: the self-assessment falls back to the system score, the review
   and then the decision escalate; once the decision escalated, the decider decides late.
 
-P001–P003 are decided by city bodies outside the tenant (``relation.decider_external``).
-Tokens carry no ``body`` claim yet, so no token can act for those bodies: their late decision
-is recorded with the evaluation service's use case and signalled to the workflow — the only
-step of the demo not made through an API (as in ``test_ward_month_on_dev_server``).
+P001–P003 are decided by city bodies outside the tenant (``relation.decider_external``), each
+through the API with the account the tenant file grants ``external_body`` for that body
+(``role_grants``; planning's relation names the body an account acts for, ``acting_for``).
 """
 
 from __future__ import annotations
@@ -35,7 +34,6 @@ from typing import Any
 import httpx
 import yaml
 
-from services.evaluation.scoring import ScoringRules
 from woms.demo_api import Api, DemoError
 
 #: person -> (self-assessed general points, reviewed general points), 0–30 (001 §II.1)
@@ -219,7 +217,10 @@ class CyclePlayer:
             self.outcome.decided_late.append(person)
             return
         body = relation["decider_external"][person]
-        await asyncio.to_thread(decide_for_body, self.api.tenant, person, self.period, body)
+        accounts = {b: subject for subject, b in (relation.get("acting_for") or {}).items()}
+        if body not in accounts:
+            raise DemoError(f"no account acts for {body!r} (role_grants of the tenant file)")
+        await self._post(http, self._month(person, "decision"), accounts[body])
         self.outcome.decided_for_bodies.append(person)
 
     # --- the run -------------------------------------------------------------------------
@@ -280,39 +281,6 @@ class CyclePlayer:
             if steps.get("completed", 0) + steps.get("failed", 0) >= total and total:
                 return
             await asyncio.sleep(max(1.0, self.spd / 2))
-
-
-def decide_for_body(tenant: str, person: str, period: str, body: str) -> None:
-    """A city body's decision (outside the tenant; see the module notes): recorded with the
-    evaluation service's use case, then signalled to the person's workflow."""
-    from services.common.db import engine_for, transaction
-    from services.evaluation import service
-    from services.evaluation.signals import DECIDED, CycleGateway
-    from workflows.monthly_cycle.inputs import StepDone
-
-    actor = f"ext:{body}"
-    with transaction(engine_for(tenant, "evaluation")) as session:
-        service.decide(session, tenant, person, period, actor, rules=tenant_rules(tenant))
-
-    async def signal() -> None:
-        await CycleGateway().signal(
-            tenant, person, period, DECIDED, StepDone(actor=actor, note=body)
-        )
-
-    asyncio.run(signal())
-
-
-def tenant_rules(tenant: str) -> ScoringRules:
-    """The tenant's scoring settings from its registry ``config.scoring`` (DOMAIN.md §5), as
-    the evaluation API reads them; defaults where absent."""
-    from services.common import tenancy
-    from services.common.db import transaction
-
-    with transaction(tenancy.registry_engine()) as session:
-        found = tenancy.get_tenant(session, tenant)
-        scoring = dict((found.config if found else {}).get("scoring") or {})
-    known = ("delay_penalty_unit", "excellent_requires_exceeding", "excellent_quota_ratio")
-    return ScoringRules(**{k: scoring[k] for k in known if scoring.get(k) is not None})
 
 
 def deadline_days(tenant_file: Path, period: str) -> tuple[int, int, int, int]:

@@ -135,14 +135,25 @@ def _document(
     return {
         "tenant": ctx.tenant,
         "action": action,
-        "principal": {
-            "tenant": ctx.principal.tenant,
-            "subject": ctx.principal.subject,
-            "roles": sorted(ctx.principal.roles),
-        },
+        "principal": _principal(ctx, relation),
         "resource": resource,
         "relation": relation,
     }
+
+
+def _principal(ctx: Context, relation: dict[str, Any]) -> dict[str, Any]:
+    """The caller in the policy input; with role ``external_body`` (granted in planning),
+    ``body``: the body outside the tenant it acts for, from planning's grants
+    (``relation.acting_for``, ``001 §II.3``)."""
+    principal: dict[str, Any] = {
+        "tenant": ctx.principal.tenant,
+        "subject": ctx.principal.subject,
+        "roles": sorted(ctx.principal.roles),
+    }
+    body = (relation.get("acting_for") or {}).get(ctx.principal.subject)
+    if "external_body" in ctx.principal.roles and isinstance(body, str):
+        principal["body"] = body
+    return principal
 
 
 def _may(ctx: Context, action: str, resource: dict[str, Any], relation: dict[str, Any]) -> bool:

@@ -996,8 +996,18 @@ def role_grants(session: Session, as_of: date) -> dict[str, list[str]]:
 
 def policy_data(session: Session, as_of: date) -> dict[str, Any]:
     """The evaluator relation as data for the Rego policies
-    (:func:`services.planning.evaluators.as_policy_data`)."""
-    return ev.as_policy_data(_edges(session, as_of))
+    (:func:`services.planning.evaluators.as_policy_data`), plus ``acting_for``:
+    ``{subject: body}`` of the ``external_body`` grants holding on ``as_of`` — which body
+    outside the tenant (``relation.external`` / ``decider_external``, e.g. "Ban Thường vụ
+    Thành ủy") an account acts for (``001 §II.3``; the evaluation service puts it in the
+    policy input as ``principal.body``)."""
+    data = ev.as_policy_data(_edges(session, as_of))
+    data["acting_for"] = {
+        g.subject: g.body
+        for g in repo.grants_on(session, as_of)
+        if g.role == "external_body" and g.body is not None
+    }
+    return data
 
 
 # --- push a key result down the cascade (004 Phụ lục 4 §3.3) ------------------------------

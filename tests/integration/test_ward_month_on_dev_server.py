@@ -20,11 +20,11 @@ token and only as the relation allows (``evaluator_of`` / ``decider_of``):
 * wrong actors are refused (403) while the month runs.
 
 P001–P003 (Bí thư, Phó Bí thư thường trực, Chủ tịch UBND) are reviewed and decided by city
-bodies outside the tenant (``relation.external`` / ``decider_external``). The policy admits a
-principal with role ``external_body`` and a matching ``body``, but tokens carry no ``body``
-claim and the API does not pass one, so no token can act for those bodies today: their late
-decision is recorded with the service use case and signalled, as the bodies' decision
-entered by the system (the only step not made through the API; see the report).
+bodies outside the tenant (``relation.external`` / ``decider_external``). Each body acts
+through the API with its own account, granted ``external_body`` for that body in the tenant
+file (``role_grants``; planning's relation says which body an account acts for,
+``acting_for``): the body's account decides late, P004 and another body's account are
+refused.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ from tests.integration.ward_stack import (
     serving,
 )
 from woms.onboarding import namespace_of, onboard
-from workflows.monthly_cycle.inputs import StepDone, cycle_workflow_id, person_workflow_id
+from workflows.monthly_cycle.inputs import cycle_workflow_id, person_workflow_id
 
 pytestmark = pytest.mark.integration
 
@@ -224,7 +224,7 @@ async def _late_deciders(
 ) -> None:
     """Nobody acts for ``idle`` until their decision escalated (watched in the evaluation
     database); then the decider decides through the API — a city body's decision (EXTERNAL,
-    see the module notes) is recorded with the use case and signalled."""
+    see the module notes) is made by the account acting for that body."""
     waiting = set(idle)
     deadline = time.monotonic() + 45 * SECONDS_PER_DAY + 60
     while waiting:
@@ -251,11 +251,6 @@ async def _diagnosis(client: Client, person: str) -> Any:
     }
 
 
-def _decide_for_body(person: str, actor: str) -> None:
-    with transaction(engine_for(TENANT, "evaluation")) as s:
-        service.decide(s, TENANT, person, PERIOD, actor)
-
-
 async def _decide_late(
     api: httpx.AsyncClient, client: Client, person: str, relation: dict[str, Any]
 ) -> None:
@@ -265,9 +260,10 @@ async def _decide_late(
         return
     body = relation["decider_external"][person]
     await _refused(api, _month(person, "decision"), "P004")  # no person of the ward decides
-    await asyncio.to_thread(_decide_for_body, person, f"ext:{body}")
-    handle = client.get_workflow_handle(person_workflow_id(TENANT, person, PERIOD))
-    await handle.signal("decided", StepDone(actor=f"ext:{body}", note=body))
+    accounts = {b: subject for subject, b in relation["acting_for"].items()}
+    others = sorted(set(relation["acting_for"]) - {accounts[body]})
+    await _refused(api, _month(person, "decision"), others[0])  # another body's account
+    await _post(api, _month(person, "decision"), accounts[body])  # the body's own account
 
 
 async def _run_month(ward: Ward, people: list[str], relation: dict[str, Any]) -> dict[str, Any]:

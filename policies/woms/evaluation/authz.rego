@@ -7,8 +7,10 @@
 #   "body"?}, "resource": {"person": evaluated person code, "unit": unit code, "period":
 #   "YYYY-MM"}, "relation": the tenant's evaluator relation for the period, i.e.
 #   services.planning.evaluators.as_policy_data(edges) (evaluator_of, evaluatees_of,
-#   unit_heads, unit_members, external, decider_of, decider_external, unresolved); it travels
-#   in the input because loading per-tenant data into regorus is awkward.
+#   unit_heads, unit_members, external, decider_of, decider_external, unresolved, and
+#   acting_for: which body an external_body account acts for, from planning's role grants; the
+#   service copies it into principal.body); it travels in the input because loading
+#   per-tenant data into regorus is awkward.
 #   Rules: no cross-tenant access; evaluation.self_assess and evaluation.appeal only by the
 #   person, who must be in the relation; evaluation.review only by one of
 #   relation.evaluator_of[person]; evaluation.decide only by relation.decider_of[person];
