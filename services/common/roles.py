@@ -17,9 +17,9 @@ grants them; never the roles a person's token claims (issue 9, ``docs/identity.m
 Where the grants come from (:class:`GrantSource`): the planning service reads its own database;
 the other services call ``GET /tenants/{t}/roles?as_of=`` on planning (``PLANNING_URL``) with a
 service token (:class:`HttpGrants`) and keep the answer per (tenant, day) for
-``RELATION_CACHE_S`` seconds (``cachetools.TTLCache``; 0 = no cache), so a grant added in
-planning takes effect within that time. The FastAPI dependencies that apply this to every
-request are in :mod:`services.common.web`.
+``RELATION_CACHE_S`` seconds (:class:`services.common.relation_cache.RelationCache`; 0 = no
+cache), so a grant added in planning takes effect within that time. The FastAPI dependencies
+that apply this to every request are in :mod:`services.common.web`.
 """
 
 from __future__ import annotations
@@ -30,11 +30,11 @@ from datetime import date
 from typing import Protocol
 
 import httpx
-from cachetools import TTLCache
 from sqlalchemy.exc import SQLAlchemyError
 
 from services.common.auth import Principal, issue_token
 from services.common.db import transaction
+from services.common.relation_cache import RelationCache
 from services.common.settings import Settings, get_settings
 from services.common.tenancy import (
     PLATFORM,
@@ -133,8 +133,7 @@ class HttpGrants:
         self._client = client
         self._settings = settings
         self._lock = threading.Lock()
-        self._cache: TTLCache[tuple[str, date], Grants] | None = None
-        self._ttl: float | None = None
+        self._cache: RelationCache | None = None
 
     def _settings_now(self) -> Settings:
         return self._settings or get_settings()
@@ -146,8 +145,15 @@ class HttpGrants:
 
     def clear(self) -> None:
         """Forget every cached answer (the next request asks planning)."""
+        self._current().clear()
+
+    def _current(self) -> RelationCache:
+        """The cache for today's ``RELATION_CACHE_S`` (a changed setting starts a new one)."""
+        ttl = self._settings_now().relation_cache_s
         with self._lock:
-            self._cache = None
+            if self._cache is None or self._cache.ttl_s != ttl:
+                self._cache = RelationCache(ttl, maxsize=CACHE_SIZE)
+            return self._cache
 
     def grants(self, tenant: str, day: date) -> Grants:
         """``{subject: roles}`` of ``tenant`` on ``day``: from the cache when fetched less than
@@ -157,19 +163,7 @@ class HttpGrants:
         Raises:
             RolesUnavailable: planning cannot be reached or answers another error.
         """
-        ttl = self._settings_now().relation_cache_s
-        key = (tenant, day)
-        with self._lock:
-            if ttl != self._ttl:
-                self._cache, self._ttl = (TTLCache(CACHE_SIZE, ttl) if ttl > 0 else None), ttl
-            cached = self._cache.get(key) if self._cache is not None else None
-        if cached is not None:
-            return cached
-        found = self._fetch(tenant, day)
-        with self._lock:
-            if self._cache is not None:
-                self._cache[key] = found
-        return found
+        return self._current().get("roles", tenant, day, lambda: self._fetch(tenant, day))
 
     def _fetch(self, tenant: str, day: date) -> Grants:
         settings = self._settings_now()
