@@ -10,8 +10,6 @@ keeps each answer for ``RELATION_CACHE_S`` seconds (``Settings.relation_cache_s`
   share answers); :meth:`RelationCache.get` returns the cached value or calls ``fetch`` once
   (concurrent callers of the same key wait for that one fetch: ``cachetools.cached`` with a
   condition), thread-safe for uvicorn's thread pool. Failed fetches are not cached.
-* :func:`cached_relation` — the same for callers without a client object of their own: one
-  process-wide cache per planning base URL.
 
 Cached values are shared between callers and threads: treat them as read-only.
 """
@@ -104,38 +102,3 @@ class RelationCache:
         with self._condition:
             self._cache.expire()
             return len(self._cache)
-
-
-_shared: dict[str, RelationCache] = {}
-_shared_lock = threading.Lock()
-
-
-def shared_cache(base_url: str) -> RelationCache:
-    """The process-wide :class:`RelationCache` of the planning server at ``base_url``
-    (created on first use with ``RELATION_CACHE_S``)."""
-    with _shared_lock:
-        cache = _shared.get(base_url)
-        if cache is None:
-            cache = _shared[base_url] = RelationCache()
-        return cache
-
-
-def cached_relation(
-    base_url: str, tenant: str, as_of: date | str, fetch: Callable[[], dict[str, Any]]
-) -> dict[str, Any]:
-    """Planning's evaluator relation of ``tenant`` on ``as_of`` (``policy-data``) from the
-    process-wide cache of ``base_url``, ``fetch()`` when missing or older than
-    ``RELATION_CACHE_S`` seconds. Returns a shallow copy (the nested values are shared:
-    read-only).
-
-    Raises:
-        ValueError: when ``as_of`` is a string but not an ISO date.
-        Exception: whatever ``fetch`` raises (nothing is cached then).
-    """
-    return dict(shared_cache(base_url).get("policy-data", tenant, as_of, fetch))
-
-
-def clear_shared() -> None:
-    """Drop every process-wide cache (tests; a changed ``RELATION_CACHE_S``)."""
-    with _shared_lock:
-        _shared.clear()

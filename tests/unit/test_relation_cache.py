@@ -12,8 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from services.common import relation_cache
-from services.common.relation_cache import RelationCache, cached_relation
+from services.common.relation_cache import RelationCache
 from services.common.settings import Settings, get_settings
 from services.evaluation.clients import HttpSources
 from services.tasks.planning_client import HttpPlanningDirectory
@@ -143,21 +142,6 @@ def test_concurrent_misses_of_one_key_fetch_once() -> None:
         thread.join(5)
     assert len(calls) == 1
     assert results == [{"n": 1}] * 8
-
-
-def test_cached_relation_is_shared_per_base_url_and_copied() -> None:
-    relation_cache.clear_shared()
-    fetch = Fetches()
-    try:
-        first = cached_relation("http://a", "hanoi", DAY, fetch)
-        first["mutated"] = True
-        again = cached_relation("http://a", "hanoi", DAY, fetch)
-        other = cached_relation("http://b", "hanoi", DAY, fetch)
-    finally:
-        relation_cache.clear_shared()
-    assert again == {"call": 1}
-    assert other == {"call": 2}
-    assert fetch.calls == 2
 
 
 # --- the clients ---------------------------------------------------------------------------
