@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from services.common import tenancy
 from services.common.audit import ACTOR_KEY, TENANT_KEY
 from services.common.auth import AuthError, IdentityProviderUnavailable, Principal, verify_token
+from services.common.authorizer import Authorizer
 from services.common.db import engine_for, transaction, unavailable
 from services.common.limits import rate_limiter_of
 from services.common.policy import PolicyEvaluator, PolicyUnavailable, policy_engine
@@ -173,37 +174,29 @@ class Context:
             session.info.update({TENANT_KEY: self.tenant, ACTOR_KEY: self.subject})  # audit
             yield session
 
-    def allowed(self, action: str, resource: dict[str, Any] | None = None) -> bool:
+    @property
+    def authorizer(self) -> Authorizer:
+        """The one authorizer (:class:`services.common.authorizer.Authorizer`) for this
+        caller, tenant and service."""
+        return Authorizer(self.service, self.tenant, self.principal, policies)
+
+    def allowed(
+        self,
+        action: str,
+        resource: Mapping[str, Any] | None = None,
+        relation: Mapping[str, Any] | None = None,
+    ) -> bool:
         """Whether ``woms.<service>.authz`` allows ``action`` on ``resource``."""
-        return (
-            policies().evaluate(
-                f"data.woms.{self.service}.authz.allow", self._document(action, resource)
-            )
-            is True
-        )
+        return self.authorizer.allowed(action, resource, relation)
 
-    def authorize(self, action: str, resource: dict[str, Any] | None = None) -> None:
+    def authorize(
+        self,
+        action: str,
+        resource: Mapping[str, Any] | None = None,
+        relation: Mapping[str, Any] | None = None,
+    ) -> None:
         """Ask the policy; 403 with its reasons when denied."""
-        if not self.allowed(action, resource):
-            reasons = (
-                policies().evaluate(
-                    f"data.woms.{self.service}.authz.reasons", self._document(action, resource)
-                )
-                or set()
-            )
-            raise HTTPException(403, {"action": action, "reasons": sorted(reasons)})
-
-    def _document(self, action: str, resource: dict[str, Any] | None) -> dict[str, Any]:
-        return {
-            "tenant": self.tenant,
-            "action": action,
-            "principal": {
-                "tenant": self.principal.tenant,
-                "subject": self.principal.subject,
-                "roles": sorted(self.principal.roles),
-            },
-            "resource": resource or {},
-        }
+        self.authorizer.authorize(action, resource, relation)
 
 
 DATABASE_UNAVAILABLE = "cơ sở dữ liệu tạm thời không truy cập được / database unavailable"
