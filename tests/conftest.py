@@ -15,6 +15,11 @@ from services.common.settings import Settings
 os.environ.setdefault("WOMS_TELEMETRY", "off")
 # --- end telemetry -----------------------------------------------------------------------
 
+# --- policy inputs: every document the services send is checked against its package's
+# policies/woms/<area>/input.schema.json (services/common/authorizer.py) ----------------
+os.environ.setdefault("POLICY_INPUT_CHECK", "true")
+# --- end policy inputs -------------------------------------------------------------------
+
 # --- embedded runtime (Temporal dev server + Tansu) -------------------------------------
 # Built on services.common.runtime, the launcher behind `woms dev up|down`.
 

@@ -24,15 +24,21 @@ Services keep a thin ``access.py`` that maps their objects to resources with the
 
 from __future__ import annotations
 
+import json
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 from typing import Any
 
+import jsonschema
 from fastapi import HTTPException
+from referencing import Registry, Resource
 
 from services.common.auth import Principal
-from services.common.policy import PolicyEvaluator
+from services.common.policy import POLICIES_DIR, PolicyEvaluator
+from services.common.settings import get_settings
 
 Relation = Mapping[str, Any]
 """The evaluator relation of a tenant for a day or period, as planning's
@@ -104,6 +110,63 @@ def authorities_over(relation: Relation, person: str | None, unit: str | None) -
     )
 
 
+class PolicyInputInvalid(ValueError):
+    """A policy input document does not match its package's ``input.schema.json`` (a bug of
+    the service that built it, reported only when ``POLICY_INPUT_CHECK`` is on)."""
+
+
+def input_schema_path(service: str) -> Path:
+    """``policies/woms/<service>/input.schema.json``."""
+    return POLICIES_DIR / "woms" / service / "input.schema.json"
+
+
+@cache
+def _schemas() -> Registry:
+    """Every ``input.schema.json`` under ``policies/``, by its ``$id`` (``urn:woms:policy:<area>``;
+    the shared parts are ``urn:woms:policy:lib``)."""
+    resources = []
+    for path in sorted(POLICIES_DIR.rglob("input.schema.json")):
+        schema = json.loads(path.read_text(encoding="utf-8"))
+        resources.append((schema["$id"], Resource.from_contents(schema)))
+    return Registry().with_resources(resources)
+
+
+@cache
+def _validator(service: str) -> jsonschema.protocols.Validator | None:
+    path = input_schema_path(service)
+    if not path.is_file():
+        return None
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema, registry=_schemas())
+
+
+def check_input(service: str, document: Mapping[str, Any]) -> None:
+    """Validate ``document`` against the JSON schema of ``woms.<service>.authz``'s input.
+
+    Raises:
+        PolicyInputInvalid: naming the first offending path and the schema's message.
+        FileNotFoundError: when the package has no ``input.schema.json``.
+    """
+    validator = _validator(service)
+    if validator is None:
+        raise FileNotFoundError(input_schema_path(service))
+    error = jsonschema.exceptions.best_match(validator.iter_errors(_plain(document)))
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "(root)"
+        raise PolicyInputInvalid(f"woms.{service}.authz input at {where}: {error.message}")
+
+
+def _plain(value: Any) -> Any:
+    """JSON data as the engines see it (sets and tuples become lists)."""
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_plain(v) for v in value]
+    return value
+
+
 @dataclass(frozen=True)
 class Authorizer:
     """Asks ``data.woms.<service>.authz`` about one caller in one tenant.
@@ -150,6 +213,8 @@ class Authorizer:
         }
         if relation is not None:
             document["relation"] = relation
+        if get_settings().policy_input_check and _validator(self.service) is not None:
+            check_input(self.service, document)
         return document
 
     def _rule(self, name: str) -> str:

@@ -22,6 +22,9 @@ Environment variables (all optional):
   ``docs/identity.md``). ``TOKEN_TTL_S`` — default lifetime of issued tokens (3600).
 * ``RELATION_CACHE_S`` — how long a service reuses what it fetched from planning for a tenant
   and day (the evaluator relation, role grants), in seconds (default 30; 0 disables the cache).
+* ``POLICY_INPUT_CHECK`` — ``true`` to validate every policy input document against its
+  package's ``policies/woms/<area>/input.schema.json`` before asking the policy (the test
+  suite turns it on; ``services/common/authorizer.py``). Default ``false``.
 """
 
 from __future__ import annotations
@@ -72,6 +75,7 @@ class Settings(BaseSettings):
     oidc_subject_claim: str = "sub"
     token_ttl_s: int = Field(default=3600, gt=0)
     relation_cache_s: float = Field(default=30.0, ge=0)
+    policy_input_check: bool = False
 
     @field_validator("woms_home")
     @classmethod

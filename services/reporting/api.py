@@ -22,7 +22,6 @@ strings; fractions as ``p/q``.
 from __future__ import annotations
 
 import dataclasses
-from collections import deque
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
@@ -36,6 +35,7 @@ from sqlalchemy import Connection, Engine
 
 from services.common import tenancy
 from services.common.auth import Principal, issue_token
+from services.common.authorizer import Authorizer, superiors  # noqa: F401 (superiors: tests)
 from services.common.db import transaction
 from services.common.limits import install_limits
 from services.common.relation_cache import RelationCache
@@ -43,7 +43,7 @@ from services.common.roles import GrantSource, HttpGrants
 from services.common.settings import get_settings
 from services.common.telemetry import instrument_app
 from services.common.web import Context, caller_of, context_for, policies
-from services.reporting import analysis, goals, profile, queries, schemas, service
+from services.reporting import access, analysis, goals, profile, queries, schemas, service
 from services.reporting.allocation import (
     DEFAULT_EXCLUDED,
     NO_TASKS,
@@ -136,20 +136,6 @@ def reading(request: Request) -> Iterator[Connection]:
 # --- access --------------------------------------------------------------------------------
 
 
-def superiors(relation: dict[str, Any], person: str | None) -> list[str]:
-    """Everyone above ``person`` along the evaluator relation (``001 §II.3``), nearest first."""
-    evaluator_of: dict[str, list[str]] = relation.get("evaluator_of", {})
-    seen: list[str] = []
-    queue = deque(evaluator_of.get(person or "", []))
-    while queue:
-        current = queue.popleft()
-        if current in seen or current == person:
-            continue
-        seen.append(current)
-        queue.extend(evaluator_of.get(current, []))
-    return seen
-
-
 def _check(
     ctx: Context,
     source: RelationSource,
@@ -168,35 +154,19 @@ def _check(
         return
     relation = source.relation_of(ctx.tenant, period)
     if person:
-        ctx.authorize(action, {"person": person, "person_readers": superiors(relation, person)})
+        ctx.authorize(action, access.person_resource(relation, person))
     else:
-        ctx.authorize(action, _unit_resource(relation, unit or ""))
-
-
-def _unit_resource(relation: dict[str, Any], unit: str) -> dict[str, Any]:
-    head = relation.get("unit_heads", {}).get(unit)
-    readers = [head, *superiors(relation, head)] if head else []
-    return {"unit": unit, "unit_readers": readers}
+        ctx.authorize(action, access.unit_resource(relation, unit or ""))
 
 
 def _central(principal: Principal, tenants: Sequence[str]) -> list[str]:
     """403 unless ``woms.reporting.authz`` lets ``principal`` query ``tenants`` as a central
     body; 422 naming ``tenants`` when one is not onboarded. Returns the tenants, deduplicated."""
-    asked = sorted(set(tenants))
-    document = {
-        "tenant": principal.tenant,
-        "action": "reporting.central",
-        "principal": {
-            "tenant": principal.tenant,
-            "subject": principal.subject,
-            "roles": sorted(principal.roles),
-        },
-        "resource": {"tenants": asked},
-    }
-    engine = policies()
-    if engine.evaluate("data.woms.reporting.authz.allow", document) is not True:
-        reasons = engine.evaluate("data.woms.reporting.authz.reasons", document) or set()
-        raise HTTPException(403, {"action": "reporting.central", "reasons": sorted(reasons)})
+    resource = access.central_resource(tenants)
+    asked: list[str] = resource["tenants"]
+    Authorizer("reporting", principal.tenant, principal, policies).authorize(
+        "reporting.central", resource
+    )
     with transaction(tenancy.registry_engine()) as session:
         unknown = [t for t in asked if tenancy.get_tenant(session, t) is None]
     if unknown:
@@ -410,7 +380,7 @@ def allocation(
     period = body.period
     if not ctx.allowed("reporting.allocate", {"unit": unit}):
         ctx.authorize(
-            "reporting.allocate", _unit_resource(source.relation_of(ctx.tenant, period), unit)
+            "reporting.allocate", access.unit_resource(source.relation_of(ctx.tenant, period), unit)
         )
     with reading(request) as conn:
         rows = service.evaluation_rows(conn, [ctx.tenant], period, unit=unit)
