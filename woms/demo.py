@@ -203,6 +203,9 @@ def _play(
     tasks = tasks_api.create_app()
     tasks.dependency_overrides[tasks_api.today] = clock
     sources = HttpSources(planning_url=ports.url("planning"), tasks_url=ports.url("tasks"))
+    # the served applications keep using these until Ctrl-C: closed when the stack stops
+    stack.on_close(dispose_engines)
+    stack.on_close(sources.close)
     api: Api | None = None
     try:
         say("  dịch vụ / services:")
@@ -305,8 +308,6 @@ def _play(
     finally:
         if api is not None:
             api.close()
-        sources.close()
-        dispose_engines()
 
 
 def _already_played(api: Any, home: Path, say: Callable[[str], None]) -> None:

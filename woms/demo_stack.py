@@ -97,6 +97,7 @@ class Stack:
         self._stop_runtime = False
         self._servers: list[tuple[str, uvicorn.Server, threading.Thread]] = []
         self._children: list[tuple[str, subprocess.Popen[bytes]]] = []
+        self._closers: list[Callable[[], object]] = []
 
     def __enter__(self) -> Stack:
         return self
@@ -182,6 +183,12 @@ class Stack:
             if not thread.is_alive():
                 raise StackError(f"the {name} API stopped")
 
+    def on_close(self, closer: Callable[[], object]) -> None:
+        """Call ``closer`` when the stack stops, after its servers have stopped: the HTTP
+        clients and database engines the served applications share must outlive the
+        month the demo plays (they are used until Ctrl-C). Called last-registered first."""
+        self._closers.append(closer)
+
     # --- stopping ------------------------------------------------------------------------
 
     def close(self) -> None:
@@ -202,6 +209,10 @@ class Stack:
                     thread.join(timeout=5)
                 self.say(f"  đã dừng / stopped {name} API")
             self._servers.clear()
+            while self._closers:
+                closer = self._closers.pop()
+                with contextlib.suppress(Exception):  # a part already gone is not an error
+                    closer()
             if self._stop_runtime:
                 outcomes = runtime.down(self.settings)
                 self.say(f"  đã dừng / stopped runtime {outcomes}")
