@@ -166,7 +166,9 @@ class MonthPlayer:
         group: str = "regular",
         due: date = DUE,
     ) -> str:
-        """A task of ``person`` from catalog ``item`` × ``quantity``, assigned by ``head``."""
+        """A task of ``person`` from catalog ``item`` × ``quantity``, created and assigned by
+        ``head``, the head of ``person``'s unit: an authority over the lead (``DOMAIN.md §4``,
+        ``001 §II.3``; the tasks API refuses anyone else)."""
         body = {
             "name": f"{item} × {quantity} — {person}",
             "basis": "Kế hoạch công tác tháng 6/2026",
@@ -188,7 +190,10 @@ class MonthPlayer:
         return code
 
     def move(self, code: str, action: str, who: str, **body: Any) -> dict[str, Any]:
-        """``POST /tasks/{code}/{action}`` as ``who``."""
+        """``POST /tasks/{code}/{action}`` as ``who``; a submission without evidence ids gets
+        an evidence file uploaded by ``who`` (every product carries its evidence, 000 §VI.4)."""
+        if action == "submit" and not body.get("evidence_ids"):
+            body["evidence_ids"] = [self.evidence(who, f"{code}.pdf", f"San pham {code}")]
         moved = self.api.call("tasks", "POST", f"/tasks/{code}/{action}", who, json=body)
         if action in ("submit", "return"):
             self.month.count(f"{action}s")

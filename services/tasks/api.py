@@ -10,13 +10,13 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
@@ -25,10 +25,15 @@ from services.common.roles import HttpGrants
 from services.common.settings import get_settings
 from services.common.telemetry import instrument_app
 from services.common.web import Context, Limit, Offset, RowId, context_for
+from services.tasks import access, lifecycle, schemas, service
 from services.tasks import ledger as ledger_rules
-from services.tasks import lifecycle, schemas, service
 from services.tasks import repository as repo
-from services.tasks.evidence import EvidenceRejected, EvidenceStore, LocalEvidenceStore
+from services.tasks.evidence import (
+    EvidenceRejected,
+    EvidenceStore,
+    LocalEvidenceStore,
+    download_headers,
+)
 from services.tasks.models import Evidence, Task
 from services.tasks.planning_client import HttpPlanningDirectory, PlanningDirectory
 
@@ -61,57 +66,14 @@ def evidence_store(tenant: str) -> EvidenceStore:
 
 Today = Annotated[date, Depends(today)]
 Directory = Annotated[PlanningDirectory, Depends(directory)]
+PersonCode = Annotated[str, Path(min_length=1, max_length=64)]
+"""A person or unit code in a path (planning codes are at most 64 characters)."""
+ACTIONS = ("assign", "propose", "accept", "start", "submit", "approve", "return", "cancel")
+"""The actions of ``POST /tasks/{code}/{action}`` (``services.tasks.lifecycle.Action``)."""
 
 
 def rules_of(ctx: Context) -> service.TenantRules:
     return service.TenantRules.from_config(ctx.config, get_settings().evidence_max_mb)
-
-
-def superiors(org: dict[str, Any], person: str | None) -> list[str]:
-    """Everyone above ``person`` along the evaluator relation (001 §II.3), nearest first."""
-    if not person:
-        return []
-    evaluator_of: dict[str, list[str]] = org.get("evaluator_of", {})
-    seen: list[str] = []
-    queue = deque(evaluator_of.get(person, []))
-    while queue:
-        current = queue.popleft()
-        if current in seen or current == person:
-            continue
-        seen.append(current)
-        queue.extend(evaluator_of.get(current, []))
-    return seen
-
-
-def task_resource(org: dict[str, Any], task: Task) -> dict[str, Any]:
-    """What the policy needs about a task: assigner, lead, collaborators, who sees it (heads of
-    the units involved and their superiors) and who decides it (the lead unit's head and
-    superiors, plus the assigner)."""
-    heads: dict[str, str] = org.get("unit_heads", {})
-    lead_head = heads.get(task.lead_unit or "")
-    authorities = [h for h in [lead_head, *superiors(org, lead_head)] if h]
-    viewers = {
-        task.assigner,
-        *(p for p in [task.lead_person] if p),
-        *task.collaborating_people,
-        *authorities,
-    }
-    for unit in task.collaborating_units:
-        head = heads.get(unit)
-        if head:
-            viewers |= {head, *superiors(org, head)}
-    return {
-        "assigner": task.assigner,
-        "lead_person": task.lead_person,
-        "lead_unit": task.lead_unit,
-        "collaborating_people": list(task.collaborating_people),
-        "viewers": sorted(viewers),
-        "authorities": authorities,
-    }
-
-
-def person_resource(org: dict[str, Any], person: str) -> dict[str, Any]:
-    return {"person": person, "superiors": superiors(org, person)}
 
 
 def _out(task: Task) -> dict[str, Any]:
@@ -128,18 +90,34 @@ def _task_session(
     (404 when the task does not exist, 403 when denied)."""
     with ctx.session() as s:
         task = service.get_task(s, code)
-        ctx.authorize(action, task_resource(planning.org(ctx.tenant, day), task))
+        ctx.authorize(action, access.task_resource(planning.org(ctx.tenant, day), task))
         yield s, task
 
 
 @router.post("/tasks", response_model=schemas.TaskOut, status_code=201)
-def create_task(ctx: Ctx, body: schemas.TaskCreate, planning: Directory) -> dict[str, Any]:
-    """Giao việc / create a task (draft until every "6 rõ" field is set and it is assigned)."""
-    ctx.authorize("task.create")
+def create_task(
+    ctx: Ctx, body: schemas.TaskCreate, planning: Directory, day: Today
+) -> dict[str, Any]:
+    """Giao việc hoặc đề xuất / create a draft task (``DOMAIN.md §4``): an authority over the
+    intended lead drafts it to assign it; anyone drafts one for themselves or for their own
+    unit, to propose it. Only an authority names collaborators. 403 ``{"action", "reasons"}``
+    otherwise; 422 naming the field for a lead outside the org chart, a date outside the plan
+    years, a quantity or points out of bounds, a catalog item of another unit."""
     values = body.model_dump(exclude_unset=True, exclude={"parent"})
+    org = planning.org(ctx.tenant, day)
+    resource = access.proposal_resource(
+        org,
+        proposed_by=ctx.subject,
+        lead_person=values.get("lead_person"),
+        lead_unit=values.get("lead_unit"),
+        collaborating_people=values.get("collaborating_people") or [],
+        collaborating_units=values.get("collaborating_units") or [],
+        changes=[f for f in ("collaborating_people", "collaborating_units") if values.get(f)],
+    )
+    ctx.authorize("task.create", resource)
     with ctx.session() as s:
         task = service.create_task(
-            s, ctx.tenant, planning, rules_of(ctx), ctx.subject, values, body.parent
+            s, ctx.tenant, planning, rules_of(ctx), ctx.subject, values, body.parent, org
         )
         return _out(task)
 
@@ -162,7 +140,7 @@ def list_tasks(
         visible = [
             t
             for t in repo.tasks(s, person=person, unit=unit, period=period, status=status)
-            if ctx.allowed("task.read", task_resource(org, t))
+            if ctx.allowed("task.read", access.task_resource(org, t))
         ]
         page = visible[offset : offset + limit]
         return {
@@ -183,12 +161,33 @@ def get_task(ctx: Ctx, code: str, planning: Directory, day: Today) -> dict[str, 
 def edit_task(
     ctx: Ctx, code: str, body: schemas.TaskFields, planning: Directory, day: Today
 ) -> dict[str, Any]:
-    with _task_session(ctx, code, "task.edit", planning, day) as (s, _task):
-        return _out(
-            service.update_task(
-                s, ctx.tenant, planning, rules_of(ctx), code, body.model_dump(exclude_unset=True)
-            )
+    """Sửa nhiệm vụ / edit a task's fields: an authority over its lead (before and after the
+    edit, so a lead cannot be moved outside one's authority), or its proposer while it is a
+    draft or proposal; collaborators only by an authority (``DOMAIN.md §4``)."""
+    values = body.model_dump(exclude_unset=True)
+    org = planning.org(ctx.tenant, day)
+    with ctx.session() as s:
+        task = service.get_task(s, code)
+        changes = service.changed_fields(task, values)
+        ctx.authorize("task.edit", access.task_resource(org, task, changes))
+        merged = {
+            name: values.get(name, getattr(task, name))
+            for name in ("lead_person", "lead_unit", "collaborating_people", "collaborating_units")
+        }
+        after = access.proposal_resource(
+            org,
+            proposed_by=task.proposed_by or task.assigner,
+            lead_person=merged["lead_person"],
+            lead_unit=merged["lead_unit"],
+            collaborating_people=merged["collaborating_people"] or [],
+            collaborating_units=merged["collaborating_units"] or [],
+            status=task.status,
+            assigner=task.assigner,
+            code=task.code,
+            changes=changes,
         )
+        ctx.authorize("task.edit", after)
+        return _out(service.update_task(s, ctx.tenant, planning, rules_of(ctx), code, values, org))
 
 
 @router.post("/tasks/{code}/progress", status_code=201)
@@ -255,7 +254,7 @@ def rate(
 @router.get("/ratings/{person}/{period}")
 def ratings(
     ctx: Ctx,
-    person: str,
+    person: PersonCode,
     period: Annotated[str, Query(pattern=PERIOD)] | str,
     planning: Directory,
     day: Today,
@@ -263,7 +262,7 @@ def ratings(
     """A person's coordination ratings of a month: the average, and who gave each rating only
     for the authority over the person."""
     org = planning.org(ctx.tenant, day)
-    resource = person_resource(org, person)
+    resource = access.person_resource(org, person)
     ctx.authorize("rating.read", resource)
     with ctx.session() as s:
         return service.rating_summary(
@@ -281,6 +280,12 @@ async def upload_evidence(
     data = await request.body()
     if len(data) > MAX_EVIDENCE_REQUEST:
         raise HTTPException(413, "tệp quá lớn / file too large")
+    return await run_in_threadpool(_store_evidence, ctx, data, filename)
+
+
+def _store_evidence(ctx: Context, data: bytes, filename: str) -> Any:
+    """The upload's unit of work, off the event loop (the content check is CPU-bound: seconds
+    for a 20 MB adversarial file)."""
     with ctx.session() as s:
         try:
             item = service.store_evidence(
@@ -303,9 +308,13 @@ def download_evidence(ctx: Ctx, evidence_id: RowId, planning: Directory, day: To
         else:
             task = repo.task_of_submission(s, item.submission_id)
             assert task is not None
-            ctx.authorize("task.read", task_resource(planning.org(ctx.tenant, day), task))
+            ctx.authorize("task.read", access.task_resource(planning.org(ctx.tenant, day), task))
         data = evidence_store(ctx.tenant).get(item.key)
-        return Response(data, media_type=item.content_type)
+        return Response(
+            data,
+            media_type=item.content_type,
+            headers=download_headers(item.filename, default=f"minh-chung-{evidence_id}"),
+        )
 
 
 def _ledger_lines(
@@ -324,12 +333,13 @@ def _line(line: Any) -> dict[str, Any]:
 
 @router.get("/ledger/{person}/{period}", response_model=schemas.LedgerOut)
 def person_ledger(
-    ctx: Ctx, person: str, period: str, planning: Directory, day: Today
+    ctx: Ctx, person: PersonCode, period: str, planning: Directory, day: Today
 ) -> dict[str, Any]:
     """Sổ theo dõi tháng / per task of the period (by due date), exactly the inputs of the
-    scoring engine, with the records behind each number."""
+    scoring engine, with the records behind each number; only assigned or accepted tasks (no
+    draft, no proposal awaiting acceptance, ``DOMAIN.md §4``)."""
     _check_period(period)
-    ctx.authorize("ledger.read", person_resource(planning.org(ctx.tenant, day), person))
+    ctx.authorize("ledger.read", access.person_resource(planning.org(ctx.tenant, day), person))
     return {
         "person": person,
         "unit": None,
@@ -340,12 +350,11 @@ def person_ledger(
 
 @router.get("/ledger-unit/{unit}/{period}", response_model=schemas.LedgerOut)
 def unit_ledger(
-    ctx: Ctx, unit: str, period: str, planning: Directory, day: Today
+    ctx: Ctx, unit: PersonCode, period: str, planning: Directory, day: Today
 ) -> dict[str, Any]:
     """The ledger of every task led in ``unit`` (for its head, superiors, administrators)."""
     _check_period(period)
-    head = planning.org(ctx.tenant, day).get("unit_heads", {}).get(unit)
-    ctx.authorize("ledger.read", person_resource(planning.org(ctx.tenant, day), head or ""))
+    ctx.authorize("ledger.read", access.unit_resource(planning.org(ctx.tenant, day), unit))
     return {
         "person": None,
         "unit": unit,
@@ -355,11 +364,13 @@ def unit_ledger(
 
 
 @router.get("/ledger-unit/{unit}/{period}/tasks.csv", response_class=Response)
-def unit_ledger_csv(ctx: Ctx, unit: str, period: str, planning: Directory, day: Today) -> Response:
-    """The month as the ``TASKS.csv`` of ``woms evaluate-month``."""
+def unit_ledger_csv(
+    ctx: Ctx, unit: PersonCode, period: str, planning: Directory, day: Today
+) -> Response:
+    """The month as the ``TASKS.csv`` of ``woms evaluate-month`` (assigned or accepted tasks
+    only, like the ledger)."""
     _check_period(period)
-    head = planning.org(ctx.tenant, day).get("unit_heads", {}).get(unit)
-    ctx.authorize("ledger.read", person_resource(planning.org(ctx.tenant, day), head or ""))
+    ctx.authorize("ledger.read", access.unit_resource(planning.org(ctx.tenant, day), unit))
     buffer = io.StringIO()
     writer = csv.DictWriter(
         buffer, fieldnames=list(ledger_rules.TASK_CSV_COLUMNS), lineterminator="\n"
@@ -381,12 +392,18 @@ def _check_period(period: str) -> None:
 
 @router.get("/warnings")
 def warnings(
-    ctx: Ctx, planning: Directory, day: Today, person: str | None = None, unit: str | None = None
+    ctx: Ctx,
+    planning: Directory,
+    day: Today,
+    person: Annotated[str | None, Query(max_length=64)] = None,
+    unit: Annotated[str | None, Query(max_length=64)] = None,
 ) -> dict[str, Any]:
     """Nhắc việc / tasks due soon, overdue, and without update, for a person or a unit."""
     org = planning.org(ctx.tenant, day)
-    subject = person or org.get("unit_heads", {}).get(unit or "", "")
-    ctx.authorize("warnings.read", person_resource(org, subject))
+    resource = (
+        access.person_resource(org, person) if person else access.unit_resource(org, unit or "")
+    )
+    ctx.authorize("warnings.read", resource)
     with ctx.session() as s:
         return service.warnings(s, rules_of(ctx), day, person=person, unit=unit)
 
@@ -410,9 +427,11 @@ def close_period(ctx: Ctx, period: str) -> dict[str, Any]:
 
 
 @router.get("/calendar/{person}", response_model=list[schemas.CalendarOut])
-def calendar(ctx: Ctx, person: str, week: date, planning: Directory, day: Today) -> list[Any]:
+def calendar(
+    ctx: Ctx, person: PersonCode, week: date, planning: Directory, day: Today
+) -> list[Any]:
     """Lịch công tác tuần / a person's weekly work calendar (``week`` = any day of it)."""
-    ctx.authorize("calendar.read", person_resource(planning.org(ctx.tenant, day), person))
+    ctx.authorize("calendar.read", access.person_resource(planning.org(ctx.tenant, day), person))
     monday = week - timedelta(days=week.weekday())
     with ctx.session() as s:
         return [
@@ -423,9 +442,9 @@ def calendar(ctx: Ctx, person: str, week: date, planning: Directory, day: Today)
 
 @router.post("/calendar/{person}", response_model=schemas.CalendarOut, status_code=201)
 def add_calendar(
-    ctx: Ctx, person: str, body: schemas.CalendarIn, planning: Directory, day: Today
+    ctx: Ctx, person: PersonCode, body: schemas.CalendarIn, planning: Directory, day: Today
 ) -> Any:
-    ctx.authorize("calendar.write", person_resource(planning.org(ctx.tenant, day), person))
+    ctx.authorize("calendar.write", access.person_resource(planning.org(ctx.tenant, day), person))
     with ctx.session() as s:
         return schemas.CalendarOut.model_validate(
             service.add_calendar_entry(s, person, body.day, body.title, body.task, body.note)
@@ -442,12 +461,18 @@ def move_task(
     day: Today,
     body: schemas.ActionIn | None = None,
 ) -> dict[str, Any]:
-    """``assign`` | ``start`` | ``submit`` | ``approve`` | ``return`` | ``cancel``; an invalid
-    transition answers 409 with the current state."""
-    if action not in {"assign", "start", "submit", "approve", "return", "cancel"}:
+    """``assign`` | ``propose`` | ``accept`` | ``start`` | ``submit`` | ``approve`` | ``return``
+    | ``cancel`` (``services.tasks.lifecycle``), each checked by the policy (``task.<action>``:
+    assign, accept and the decisions only by an authority over the lead, ``DOMAIN.md §4``); an
+    invalid transition answers 409 with the current state; a submission without evidence, or
+    an approval of one, 422 where the catalog item requires evidence."""
+    if action not in ACTIONS:
         raise HTTPException(404, [{"loc": ["path", "action"], "msg": "unknown action"}])
     body = body or schemas.ActionIn()
-    with _task_session(ctx, code, f"task.{action}", planning, day) as (s, _task):
+    org = planning.org(ctx.tenant, day)
+    with ctx.session() as s:
+        task = service.get_task(s, code)
+        ctx.authorize(f"task.{action}", access.task_resource(org, task))
         moved = service.act(
             s,
             ctx.tenant,
@@ -459,7 +484,9 @@ def move_task(
             reason=body.reason,
             for_quality=body.for_quality,
             evidence_ids=body.evidence_ids,
+            evidence_links=[str(link) for link in body.evidence_links],
             note=body.note,
+            org=org,
         )
         return _out(moved)
 

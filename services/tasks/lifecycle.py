@@ -10,11 +10,18 @@ Pure rules, no I/O. Sources (``shared/seeds/``):
 * ``000 §VI.1–2`` — assign, follow progress, submit the product, approve it or return it "nêu rõ
   lý do" (with a reason); every return and delay is recorded → :func:`transition`.
 * ``DOMAIN.md §7`` — nobody approves themselves → :func:`may_approve`.
+* ``DOMAIN.md §4`` "Who assigns and who decides" (``001 §II.3``): anyone may *propose* a task
+  for themselves or their unit; it counts in no ledger until a person with authority over the
+  lead *accepts* it ("giao" is an act of authority) → ``propose`` / ``accept``. Who may take
+  each action is the policy's (``policies/woms/tasks/authz.rego``), not this module's.
 
 State machine (:data:`TRANSITIONS`; ``approved`` and ``cancelled`` are final)::
 
     state         action    next state
     draft         assign    assigned       (every REQUIRED_FIELDS present, 000 §V.2)
+    draft         propose   proposed       (every REQUIRED_FIELDS present; DOMAIN.md §4)
+    proposed      accept    assigned       (every REQUIRED_FIELDS present; the acceptor
+                                            becomes the assigner)
     assigned      start     in_progress
     assigned      submit    submitted      (work done without a separate start)
     in_progress   submit    submitted
@@ -37,6 +44,7 @@ from fractions import Fraction
 from typing import Any
 
 __all__ = [
+    "FIELD_ACTIONS",
     "FIELD_LABELS",
     "FINAL_STATUSES",
     "OPTIONAL_FIELDS",
@@ -61,6 +69,7 @@ class TaskStatus(StrEnum):
     """Where a task is in its lifecycle (``000 §VI.1–2``, ``DOMAIN.md §4``)."""
 
     DRAFT = "draft"
+    PROPOSED = "proposed"
     ASSIGNED = "assigned"
     IN_PROGRESS = "in_progress"
     SUBMITTED = "submitted"
@@ -74,6 +83,10 @@ class Action(StrEnum):
 
     * ``assign`` — the authority assigns it (draft → assigned); needs every
       :data:`REQUIRED_FIELDS` (``000 §V.2``).
+    * ``propose`` — its creator proposes it for themselves or their unit (draft → proposed;
+      every :data:`REQUIRED_FIELDS`, ``DOMAIN.md §4``); a proposed task is in no ledger.
+    * ``accept`` — an authority over the lead accepts the proposal (proposed → assigned;
+      every :data:`REQUIRED_FIELDS`); from then on it counts like an assigned task.
     * ``start`` — the assignee starts work (assigned → in_progress).
     * ``submit`` — the assignee sends the product (in_progress | returned | assigned →
       submitted). A submission after the due date is a delay (``001 §III.2``).
@@ -85,6 +98,8 @@ class Action(StrEnum):
     """
 
     ASSIGN = "assign"
+    PROPOSE = "propose"
+    ACCEPT = "accept"
     START = "start"
     SUBMIT = "submit"
     APPROVE = "approve"
@@ -110,6 +125,8 @@ _NON_FINAL = tuple(s for s in TaskStatus if s not in FINAL_STATUSES)
 #: (current state, action) → next state. Anything not listed is an :class:`InvalidTransition`.
 TRANSITIONS: Mapping[tuple[TaskStatus, Action], TaskStatus] = {
     (TaskStatus.DRAFT, Action.ASSIGN): TaskStatus.ASSIGNED,
+    (TaskStatus.DRAFT, Action.PROPOSE): TaskStatus.PROPOSED,
+    (TaskStatus.PROPOSED, Action.ACCEPT): TaskStatus.ASSIGNED,
     (TaskStatus.ASSIGNED, Action.START): TaskStatus.IN_PROGRESS,
     (TaskStatus.ASSIGNED, Action.SUBMIT): TaskStatus.SUBMITTED,
     (TaskStatus.IN_PROGRESS, Action.SUBMIT): TaskStatus.SUBMITTED,
@@ -118,6 +135,9 @@ TRANSITIONS: Mapping[tuple[TaskStatus, Action], TaskStatus] = {
     (TaskStatus.SUBMITTED, Action.RETURN): TaskStatus.RETURNED,
     **{(s, Action.CANCEL): TaskStatus.CANCELLED for s in _NON_FINAL},
 }
+
+#: Actions that need every :data:`REQUIRED_FIELDS` ("6 rõ", ``000 §V.2``).
+FIELD_ACTIONS: frozenset[Action] = frozenset({Action.ASSIGN, Action.PROPOSE, Action.ACCEPT})
 
 #: Actions that need a non-blank reason (``000 §VI.2`` "nêu rõ lý do").
 REASON_ACTIONS: frozenset[Action] = frozenset({Action.RETURN, Action.CANCEL})
@@ -324,8 +344,9 @@ def transition(
     """The state after ``action`` on a task in ``status``.
 
     Checks, in order: the action is allowed in the state (:data:`TRANSITIONS`); ``return`` and
-    ``cancel`` carry a non-blank ``reason`` (``000 §VI.2``); ``assign`` has every required
-    field in ``fields`` (``000 §V.2``; ``None`` counts as no field at all).
+    ``cancel`` carry a non-blank ``reason`` (``000 §VI.2``); ``assign``, ``propose`` and
+    ``accept`` have every required field in ``fields`` (``000 §V.2``; ``None`` counts as no
+    field at all).
 
     The ``for_quality`` flag of a return does not change the state; the caller records it
     with the return (``services.tasks.ledger.ReturnFact.for_quality``, default ``True``).
@@ -334,7 +355,8 @@ def transition(
         ValueError: ``status`` or ``action`` is not a known value.
         InvalidTransition: the action is not allowed in the state (``.current`` is the state).
         ReasonRequired: ``return`` / ``cancel`` without a reason.
-        MissingFields: ``assign`` with missing or invalid fields (``.fields`` lists them all).
+        MissingFields: ``assign`` / ``propose`` / ``accept`` with missing or invalid fields
+            (``.fields`` lists them all).
     """
     current, act = TaskStatus(status), Action(action)
     target = TRANSITIONS.get((current, act))
@@ -342,7 +364,7 @@ def transition(
         raise InvalidTransition(current, act)
     if act in REASON_ACTIONS and not _present_text(reason):
         raise ReasonRequired(act)
-    if act is Action.ASSIGN:
+    if act in FIELD_ACTIONS:
         missing = missing_fields(fields or {})
         if missing:
             raise MissingFields(missing)

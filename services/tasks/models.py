@@ -66,6 +66,14 @@ class Task(Base):
     period: Mapped[str | None] = mapped_column(String(7), index=True)
     status: Mapped[str] = mapped_column(String(16), index=True)
     assigner: Mapped[str] = mapped_column(Code)
+    """Who assigned it (``assign``) or accepted its proposal (``accept``): an authority over
+    the lead (``DOMAIN.md §4``); until then, its creator."""
+    proposed_by: Mapped[str | None] = mapped_column(Code)
+    """Who created it (the draft's author, who may ``propose`` it); ``None`` on tasks created
+    before this column (migration 0003)."""
+    evidence_required: Mapped[bool] = mapped_column(Boolean, default=True)
+    """Whether a submission must carry evidence (``000 §VI.4``): from the catalog item's
+    ``evidence_required`` (planning) or the tenant's ``tasks.evidence_exempt_items``."""
     cancel_reason: Mapped[str | None] = mapped_column(Text)
     percent: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -90,6 +98,9 @@ class Submission(Base):
     by: Mapped[str] = mapped_column(Code)
     note: Mapped[str | None] = mapped_column(Text)
     days_late: Mapped[int] = mapped_column(Integer, default=0)
+    links: Mapped[list[str] | None] = mapped_column(JSON, default=list)
+    """Evidence given as links (http/https URLs of documents on a shared or specialised
+    system, ``000`` "dữ liệu đã có trên hệ thống dùng chung"); ``None`` on older rows."""
 
     evidence: Mapped[list[Evidence]] = relationship(order_by="Evidence.id")
 

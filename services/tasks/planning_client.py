@@ -8,6 +8,7 @@ seconds (:mod:`services.common.relation_cache`; default 30, 0 = fetched on every
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any, Protocol
@@ -25,10 +26,30 @@ class PlanningUnavailable(Exception):
     """The planning API did not answer as expected (HTTP status and text in the message)."""
 
 
+@dataclass(frozen=True)
+class CatalogEntry:
+    """A work catalog item version in force on a day (``001 §III.1``, ``DOMAIN.md §3``).
+
+    Attributes:
+        code: the item's code.
+        unit: the unit whose catalog holds it (``None``: tenant-wide, when planning says so).
+        coefficient: the conversion coefficient (points per unit of quantity), exact.
+        evidence_required: planning's ``evidence_required`` flag when it sends one, else
+            ``None`` (the tasks service then applies its default: evidence required).
+    """
+
+    code: str
+    unit: str | None
+    coefficient: Decimal
+    evidence_required: bool | None = None
+
+
 class PlanningDirectory(Protocol):
     """The planning facts the tasks service needs."""
 
     def coefficient(self, tenant: str, catalog_item: str, as_of: date) -> Decimal | None: ...
+
+    def catalog_entry(self, tenant: str, catalog_item: str, as_of: date) -> CatalogEntry | None: ...
 
     def org(self, tenant: str, as_of: date) -> dict[str, Any]: ...
 
@@ -67,6 +88,18 @@ class HttpPlanningDirectory:
     def coefficient(self, tenant: str, catalog_item: str, as_of: date) -> Decimal | None:
         """The conversion coefficient of ``catalog_item`` in force on ``as_of`` (None when the
         item does not exist then), ``001 §III.1``."""
+        found = self.catalog_entry(tenant, catalog_item, as_of)
+        return None if found is None else found.coefficient
+
+    def catalog_entry(self, tenant: str, catalog_item: str, as_of: date) -> CatalogEntry | None:
+        """The version of ``catalog_item`` in force on ``as_of`` (planning's ``/catalog``),
+        ``None`` when the item does not exist then. ``unit`` is planning's ``unit`` (``None``
+        when absent or null: a tenant-wide item); ``evidence_required`` planning's flag when
+        the answer carries one (a bool), else ``None``.
+
+        Raises:
+            PlanningUnavailable: planning did not answer 200.
+        """
         items = self._cache.get(
             "catalog",
             tenant,
@@ -74,7 +107,15 @@ class HttpPlanningDirectory:
             lambda: self._get(tenant, "/catalog", {"as_of": as_of.isoformat()}),
         )
         found = next((i for i in items if i["code"] == catalog_item), None)
-        return None if found is None else Decimal(str(found["coefficient"]))
+        if found is None:
+            return None
+        flag = found.get("evidence_required")
+        return CatalogEntry(
+            code=str(found["code"]),
+            unit=found.get("unit") or None,
+            coefficient=Decimal(str(found["coefficient"])),
+            evidence_required=flag if isinstance(flag, bool) else None,
+        )
 
     def org(self, tenant: str, as_of: date) -> dict[str, Any]:
         """The evaluator relation and unit heads/members on ``as_of``

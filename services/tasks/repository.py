@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from services.tasks.ledger import LEDGER_STATUSES
 from services.tasks.models import CalendarEntry, Rating, Submission, Task
 
 OPEN = ("assigned", "in_progress", "returned")
+GIVEN = tuple(sorted(s.value for s in LEDGER_STATUSES))
+"""States of assigned work (``services.tasks.ledger.LEDGER_STATUSES``): not a draft, not a
+proposal awaiting acceptance (``DOMAIN.md §4``), not cancelled."""
 
 
 def task_by_code(session: Session, code: str) -> Task | None:
@@ -40,12 +45,12 @@ def tasks(
 def ledger_tasks(
     session: Session, period: str, *, person: str | None = None, unit: str | None = None
 ) -> list[Task]:
-    """Tasks of ``period`` that were assigned (not draft, not cancelled), with their
-    submissions (and evidence), reviews, objective causes and exceeded marks loaded in one
-    query each (the ledger reads them all)."""
+    """Tasks of ``period`` that were assigned or accepted (:data:`GIVEN`: not a draft, not a
+    proposal, not cancelled), with their submissions (and evidence), reviews, objective causes
+    and exceeded marks loaded in one query each (the ledger reads them all)."""
     stmt = (
         select(Task)
-        .where(Task.period == period, Task.status.notin_(["draft", "cancelled"]))
+        .where(Task.period == period, Task.status.in_(GIVEN))
         .order_by(Task.code)
         .options(
             selectinload(Task.submissions).selectinload(Submission.evidence),
@@ -59,6 +64,17 @@ def ledger_tasks(
     if unit:
         stmt = stmt.where(Task.lead_unit == unit)
     return list(session.execute(stmt).scalars())
+
+
+def given_points(session: Session, person: str, period: str, *, exclude: int | None) -> Decimal:
+    """Σ points of the :data:`GIVEN` tasks ``person`` leads in ``period``, without task id
+    ``exclude`` (exact ``Decimal``; 0 when none)."""
+    stmt = select(func.coalesce(func.sum(Task.points), 0)).where(
+        Task.lead_person == person, Task.period == period, Task.status.in_(GIVEN)
+    )
+    if exclude is not None:
+        stmt = stmt.where(Task.id != exclude)
+    return Decimal(str(session.scalar(stmt) or 0))
 
 
 def open_tasks(

@@ -2,16 +2,57 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    UrlConstraints,
+)
 
 from services.common.text import OptionalText, Text
 
 Group = Literal["focus", "regular", "arising"]
 CodeStr = str
+
+MIN_YEAR, MAX_YEAR = 2000, 2099
+"""The years a task's dates may fall in (``services.tasks.service.MIN_YEAR``/``MAX_YEAR``)."""
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _date_only(value: object) -> object:
+    """Only a calendar date: ``YYYY-MM-DD`` text or a ``date`` — not a datetime, a timestamp
+    number or another text form (pydantic would accept ``2026-06-01T00:00:00`` and numbers)."""
+    if isinstance(value, datetime | int | float):  # bool is an int: refused too
+        raise ValueError("phải là ngày YYYY-MM-DD / must be a date YYYY-MM-DD")
+    if isinstance(value, str) and not _ISO_DATE.fullmatch(value):
+        raise ValueError("phải là ngày YYYY-MM-DD / must be a date YYYY-MM-DD")
+    return value
+
+
+def _plan_year(value: date) -> date:
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise ValueError(
+            f"ngày phải trong các năm {MIN_YEAR}–{MAX_YEAR} / the date must be in the years "
+            f"{MIN_YEAR}–{MAX_YEAR}"
+        )
+    return value
+
+
+TaskDate = Annotated[date, BeforeValidator(_date_only), AfterValidator(_plan_year)]
+"""A calendar date ``YYYY-MM-DD`` (a datetime or a number is refused, 422) in the plan years."""
+
+Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\s\x00-\x1f]+$")]
+"""A planning code (person, unit): 1–64 characters, no space or control character."""
 
 
 class TaskFields(BaseModel):
@@ -23,16 +64,23 @@ class TaskFields(BaseModel):
     basis: OptionalText = Field(None, max_length=1000, description="directive/document number")
     group: Group | None = None
     key_result: str | None = Field(None, max_length=64)
-    lead_unit: str | None = Field(None, max_length=64)
-    lead_person: str | None = Field(None, max_length=64, description="exactly one person")
-    collaborating_units: list[str] | None = Field(None, max_length=50)
-    collaborating_people: list[str] | None = Field(None, max_length=100)
-    start_date: date | None = None
-    due_date: date | None = None
+    lead_unit: Code | None = None
+    lead_person: Code | None = Field(None, description="exactly one person")
+    collaborating_units: list[Code] | None = Field(None, max_length=50)
+    collaborating_people: list[Code] | None = Field(None, max_length=50)
+    start_date: TaskDate | None = None
+    due_date: TaskDate | None = None
     output_product: OptionalText = Field(None, max_length=2000)
     quality_criteria: OptionalText = Field(None, max_length=2000)
     catalog_item: str | None = Field(None, max_length=64)
-    quantity: Decimal | None = Field(None, ge=0, le=1_000_000, allow_inf_nan=False)
+    quantity: Decimal | None = Field(
+        None,
+        gt=0,
+        le=1_000_000,
+        allow_inf_nan=False,
+        decimal_places=3,
+        description="catalog units, > 0, at most 3 decimals (bounded by the tenant's maximum)",
+    )
 
 
 class TaskCreate(TaskFields):
@@ -62,6 +110,8 @@ class TaskOut(BaseModel):
     period: str | None
     status: str
     assigner: str
+    proposed_by: str | None = None
+    evidence_required: bool = True
     percent: int
     cancel_reason: str | None
     approved_on: date | None
@@ -75,6 +125,12 @@ class ActionIn(BaseModel):
     for_quality: bool = True
     evidence_ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] = Field(
         default_factory=list, max_length=20
+    )
+    evidence_links: list[Annotated[HttpUrl, UrlConstraints(max_length=2000)]] = Field(
+        default_factory=list,
+        max_length=10,
+        description="evidence as http(s) links (a document on a shared system), with or "
+        "instead of uploaded files",
     )
     note: OptionalText = Field(None, max_length=2000)
 

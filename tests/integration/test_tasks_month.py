@@ -106,7 +106,21 @@ def _task(client: TestClient, item: str, quantity: str, group: str, name: str) -
     return code
 
 
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def _evidence(client: TestClient, who: str, name: str = "san-pham.pdf") -> int:
+    """Upload one evidence file as ``who`` (every submission carries one, 000 §VI.4)."""
+    stored = client.post(
+        "/tenants/hanoi/evidence", params={"filename": name}, headers=h(who), content=PDF
+    )
+    assert stored.status_code == 201, stored.text
+    return int(stored.json()["id"])
+
+
 def _move(client: TestClient, code: str, action: str, who: str, **body: Any) -> Any:
+    if action == "submit" and "evidence_ids" not in body:
+        body["evidence_ids"] = [_evidence(client, who)]
     answer = client.post(f"/tenants/hanoi/tasks/{code}/{action}", headers=h(who), json=body)
     assert answer.status_code == 200, (action, answer.text)
     return answer.json()
@@ -132,12 +146,7 @@ def test_a_month_reproduces_the_worked_example(stack: dict[str, Any]) -> None:
     for code in [big, plan, meeting, *regular]:
         _move(client, code, "start", STAFF)
     clock["day"] = date(2026, 6, 17)
-    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-    evidence = client.post(
-        "/tenants/hanoi/evidence", params={"filename": "de-an.pdf"}, headers=h(STAFF), content=pdf
-    )
-    assert evidence.status_code == 201, evidence.text
-    _move(client, big, "submit", STAFF, evidence_ids=[evidence.json()["id"]])
+    _move(client, big, "submit", STAFF, evidence_ids=[_evidence(client, STAFF, "de-an.pdf")])
     denied = client.post(f"/tenants/hanoi/tasks/{big}/approve", headers=h(STAFF))
     assert denied.status_code == 403  # nobody approves a task they lead
     returned = _move(client, big, "return", HEAD, reason="Thiếu số liệu khảo sát", for_quality=True)

@@ -208,8 +208,12 @@ def test_as_of_ignores_later_facts() -> None:
     assert (later.completed, later.delays) == (True, 2)
 
 
-@pytest.mark.parametrize("status", [TaskStatus.DRAFT, TaskStatus.CANCELLED])
-def test_draft_and_cancelled_tasks_are_not_in_the_ledger(status: TaskStatus) -> None:
+@pytest.mark.parametrize(
+    "status",
+    # a proposal counts in no ledger until an authority accepts it (DOMAIN.md §4)
+    [TaskStatus.DRAFT, TaskStatus.PROPOSED, TaskStatus.CANCELLED],
+)
+def test_draft_proposed_and_cancelled_tasks_are_not_in_the_ledger(status: TaskStatus) -> None:
     with pytest.raises(ValueError, match="ledger"):
         ledger_line(facts(status=status, submissions=()), CAL)
 

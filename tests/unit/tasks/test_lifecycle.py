@@ -51,6 +51,9 @@ def complete_task(**overrides: Any) -> dict[str, Any]:
 #: The expected machine, written out independently of TRANSITIONS.
 EXPECTED = {
     (S.DRAFT, A.ASSIGN): S.ASSIGNED,
+    # DOMAIN.md §4: anyone proposes for themselves or their unit; an authority accepts
+    (S.DRAFT, A.PROPOSE): S.PROPOSED,
+    (S.PROPOSED, A.ACCEPT): S.ASSIGNED,
     (S.ASSIGNED, A.START): S.IN_PROGRESS,
     (S.ASSIGNED, A.SUBMIT): S.SUBMITTED,
     (S.IN_PROGRESS, A.SUBMIT): S.SUBMITTED,
@@ -58,6 +61,7 @@ EXPECTED = {
     (S.SUBMITTED, A.APPROVE): S.APPROVED,
     (S.SUBMITTED, A.RETURN): S.RETURNED,
     (S.DRAFT, A.CANCEL): S.CANCELLED,
+    (S.PROPOSED, A.CANCEL): S.CANCELLED,
     (S.ASSIGNED, A.CANCEL): S.CANCELLED,
     (S.IN_PROGRESS, A.CANCEL): S.CANCELLED,
     (S.SUBMITTED, A.CANCEL): S.CANCELLED,
@@ -69,7 +73,7 @@ INVALID = sorted(pair for pair in product(S, A) if pair not in EXPECTED)
 
 def test_the_table_is_the_expected_machine() -> None:
     assert dict(TRANSITIONS) == EXPECTED
-    assert len(VALID) + len(INVALID) == len(S) * len(A) == 42
+    assert len(VALID) + len(INVALID) == len(S) * len(A) == 8 * 8
 
 
 @pytest.mark.parametrize(("pair", "target"), VALID, ids=lambda v: str(v))
@@ -125,6 +129,19 @@ def test_allowed_actions() -> None:
 def test_assign_with_every_field() -> None:
     assert missing_fields(complete_task()) == []
     assert transition(S.DRAFT, A.ASSIGN, fields=complete_task()) is S.ASSIGNED
+
+
+@pytest.mark.parametrize(("status", "action"), [(S.DRAFT, A.PROPOSE), (S.PROPOSED, A.ACCEPT)])
+def test_propose_and_accept_need_the_six_clear_fields(status: TaskStatus, action: Action) -> None:
+    """A proposal is judged on the same "6 rõ" fields as an assignment (000 §V.2)."""
+    with pytest.raises(MissingFields) as caught:
+        transition(status, action, fields=complete_task(quantity=None, output_product=""))
+    assert caught.value.fields == ("output_product", "quantity")
+
+
+def test_allowed_actions_of_draft_and_proposed() -> None:
+    assert allowed_actions(S.DRAFT) == (A.ASSIGN, A.PROPOSE, A.CANCEL)
+    assert allowed_actions(S.PROPOSED) == (A.ACCEPT, A.CANCEL)
 
 
 def test_empty_task_lists_every_required_field() -> None:
