@@ -155,6 +155,7 @@ def _play(
     from services.common.settings import get_settings
     from services.evaluation.api import create_app as evaluation_app
     from services.evaluation.clients import HttpSources
+    from services.planning import api as planning_api
     from services.planning.api import create_app as planning_app
     from services.reporting.api import create_app as reporting_app
     from services.tasks import api as tasks_api
@@ -202,6 +203,8 @@ def _play(
     clock = Clock()
     tasks = tasks_api.create_app()
     tasks.dependency_overrides[tasks_api.today] = clock
+    planning = planning_app()
+    planning.dependency_overrides[planning_api.today] = clock  # June's plan closes in July
     sources = HttpSources(planning_url=ports.url("planning"), tasks_url=ports.url("tasks"))
     # the served applications keep using these until Ctrl-C: closed when the stack stops
     stack.on_close(dispose_engines)
@@ -210,7 +213,7 @@ def _play(
     try:
         say("  dịch vụ / services:")
         for name, app in (
-            ("planning", planning_app()),
+            ("planning", planning),
             ("tasks", tasks),
             ("evaluation", evaluation_app(sources=sources)),
             ("reporting", reporting_app()),

@@ -63,7 +63,37 @@ _OIDC_REQUIRED = ["exp", "iat", "aud", "iss"]  # Keycloak omits nbf; checked whe
 
 
 class AuthError(Exception):
-    """The token is missing, malformed, expired, or not signed by a trusted issuer."""
+    """The token is missing, malformed, expired, or not signed by a trusted issuer.
+
+    Its message goes into the 401 answer (``services.common.web``): it never carries more of
+    the caller's token than :func:`shown` lets through."""
+
+
+_SHOWN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:/+=-")
+MAX_SHOWN = 64
+"""Longest token header or claim value an :class:`AuthError` message repeats (characters)."""
+MAX_MESSAGE = 200
+"""Longest message of a PyJWT error repeated in an :class:`AuthError` (characters)."""
+
+
+def shown(value: object) -> str:
+    """``repr(value)`` when it is a short plain string (at most :data:`MAX_SHOWN` characters
+    of letters, digits and ``._:/+=-``: a real ``kid``, ``alg`` or issuer URL), else a
+    description that repeats none of it (``<a string of 5000 characters, not shown>``) — a
+    401 never echoes attacker input (issue 15)."""
+    if isinstance(value, str) and len(value) <= MAX_SHOWN and set(value) <= _SHOWN_CHARS:
+        return repr(value)
+    if isinstance(value, str):
+        return f"<a string of {len(value)} characters, not shown>"
+    return f"<a {type(value).__name__}, not shown>"
+
+
+def _jwt_reason(exc: Exception) -> str:
+    """A PyJWT error's message when it is short plain text, else its class name."""
+    text = str(exc)
+    if len(text) <= MAX_MESSAGE and text.isprintable() and text.isascii():
+        return text
+    return type(exc).__name__
 
 
 class IdentityProviderUnavailable(AuthError):
@@ -129,16 +159,16 @@ def verify_token(token: str, *, settings: Settings | None = None) -> Principal:
             unverified = jwt.decode_complete(token, options={"verify_signature": False})
             header, issuer = unverified["header"], unverified["payload"].get("iss")
     except jwt.PyJWTError as exc:
-        raise AuthError(str(exc)) from exc
+        raise AuthError(_jwt_reason(exc)) from exc
     alg, kid = header.get("alg"), header.get("kid")
     if alg not in ALGORITHMS:
-        raise AuthError(f"algorithm {alg!r} not accepted")
+        raise AuthError(f"algorithm {shown(alg)} not accepted")
     if kid is not None and not isinstance(kid, str):
         raise AuthError("kid must be a string")
     if settings.oidc_issuer is not None and issuer == settings.oidc_issuer:
-        return _verify_oidc(token, alg, settings)
+        return _verify_oidc(token, alg, kid, settings)
     if issuer != ISSUER:
-        raise AuthError(f"unknown issuer {issuer!r}")
+        raise AuthError(f"unknown issuer {shown(issuer)}")
     principal = _verify_embedded(token, alg, kid, settings)
     if settings.oidc_issuer is not None and not principal.is_system:
         raise AuthError("embedded issuer's tokens are for services only when OIDC_ISSUER is set")
@@ -162,7 +192,7 @@ def _decode(
             options={"require": require},
         )
     except jwt.PyJWTError as exc:
-        raise AuthError(str(exc)) from exc
+        raise AuthError(_jwt_reason(exc)) from exc
 
 
 def _principal(claims: dict[str, Any], subject_claim: str) -> Principal:
@@ -181,10 +211,10 @@ def _principal(claims: dict[str, Any], subject_claim: str) -> Principal:
 def _verify_embedded(token: str, alg: str, kid: str | None, settings: Settings) -> Principal:
     try:
         key = jwks.local_key(kid, settings)
-    except jwks.KeySetError as exc:
+    except jwks.KeySetError as exc:  # our own key files: no caller input in the message
         raise AuthError(str(exc)) from exc
     if key is None:
-        raise AuthError(f"unknown kid {kid!r}" if kid is not None else "token has no kid")
+        raise AuthError(f"unknown kid {shown(kid)}" if kid is not None else "token has no kid")
     claims = _decode(token, key, alg, issuer=ISSUER, audience=AUDIENCE, require=_EMBEDDED_REQUIRED)
     return _principal(claims, "sub")
 
@@ -230,13 +260,17 @@ def _client(url: str) -> PyJWKClient:
         return client
 
 
-def _verify_oidc(token: str, alg: str, settings: Settings) -> Principal:
+def _verify_oidc(token: str, alg: str, kid: str | None, settings: Settings) -> Principal:
     try:
         key = _client(_jwks_url(settings)).get_signing_key_from_jwt(token)
     except jwt.PyJWKClientConnectionError as exc:
         raise IdentityProviderUnavailable(str(exc)) from exc
-    except jwt.PyJWTError as exc:  # unknown kid, bad JWKS
-        raise AuthError(str(exc)) from exc
+    except jwt.PyJWKClientError as exc:  # PyJWT's message repeats the kid: not ours
+        if kid is not None and "matches" in str(exc):
+            raise AuthError(f"unknown kid {shown(kid)}") from exc
+        raise AuthError(_jwt_reason(exc)) from exc
+    except jwt.PyJWTError as exc:  # bad JWKS
+        raise AuthError(_jwt_reason(exc)) from exc
     claims = _decode(
         token,
         key,

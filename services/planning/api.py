@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
@@ -31,6 +32,12 @@ from services.planning.tenant_file import Plan as PlanIn
 Ctx = Annotated[Context, Depends(context_for(service.SERVICE))]
 
 router = APIRouter(prefix="/tenants/{tenant}")
+
+
+def today() -> date:
+    """The service's clock (a dependency, so tests and the demo can set the day; as in the
+    tasks service): the day a key result's period is checked against."""
+    return date.today()
 
 
 def _unit_out(unit: Unit, codes: dict[int, str]) -> schemas.UnitOut:
@@ -251,11 +258,17 @@ def decide(
 
 
 @router.post("/key-results/{code}/progress", response_model=schemas.ProgressOut, status_code=201)
-def record_progress(ctx: Ctx, code: str, body: schemas.ProgressIn) -> Any:
-    """Cập nhật tiến độ / log a new value of a key result."""
+def record_progress(
+    ctx: Ctx, code: str, body: schemas.ProgressIn, day: Annotated[date, Depends(today)]
+) -> Any:
+    """Cập nhật tiến độ / log a new value of a key result: only by those the plan names (its
+    owner person, the owning unit's head) and their superiors (Rego ``progress.record``, 403);
+    a value from 0 to 10× the key result's scale (422 at ``value``); never once the plan's
+    period is closed — after the tenant's publication day of the following month (409 at
+    ``period``); ``services.planning.service.record_progress``."""
     with ctx.session() as s:
         kr = _required(repo.by_code(s, KeyResult, code), "code", code)
-        ctx.authorize("progress.record", service.plan_resource(s, kr.objective.plan))
+        ctx.authorize("progress.record", service.plan_resource(s, kr.objective.plan, day))
         update, _ = service.record_progress(
             s,
             ctx.tenant,
@@ -264,6 +277,8 @@ def record_progress(ctx: Ctx, code: str, body: schemas.ProgressIn) -> Any:
             actor=ctx.principal.subject,
             evidence=body.evidence,
             note=body.note,
+            today=day,
+            publication_day=service.calendar_of(ctx.config).publication_day,
         )
         return schemas.ProgressOut.model_validate(update)
 
@@ -278,7 +293,9 @@ def progress_log(ctx: Ctx, code: str) -> list[Any]:
 
 
 @router.post("/ingest/{system}", response_model=schemas.IngestOut)
-def ingest(ctx: Ctx, system: str, body: schemas.IngestIn) -> schemas.IngestOut:
+def ingest(
+    ctx: Ctx, system: str, body: schemas.IngestIn, day: Annotated[date, Depends(today)]
+) -> schemas.IngestOut:
     """Values from an external system (token subject ``system:<system>``), idempotent by
     ``external_id``; see docs/ingestion.md."""
     ctx.authorize("progress.ingest", {"system": system})
@@ -295,6 +312,8 @@ def ingest(ctx: Ctx, system: str, body: schemas.IngestIn) -> schemas.IngestOut:
                 note=item.note,
                 external_id=item.external_id,
                 at=item.at,
+                today=day,
+                publication_day=service.calendar_of(ctx.config).publication_day,
             )
             accepted, duplicates = accepted + new, duplicates + (not new)
     return schemas.IngestOut(accepted=accepted, duplicates=duplicates)
@@ -387,6 +406,72 @@ def evaluator_policy_data(ctx: Ctx, as_of: date | None = None) -> dict[str, Any]
     ctx.authorize("evaluator.read")
     with ctx.session() as s:
         return service.policy_data(s, as_of or date.today())
+
+
+@router.get("/delegations", response_model=schemas.Page[schemas.DelegationOut])
+def list_delegations(
+    ctx: Ctx, offset: Offset = 0, limit: Limit = 50, unit: str | None = None
+) -> dict[str, Any]:
+    """Ủy quyền / the heads' delegations (of ``unit``), newest first, with who recorded and
+    who ended them (``DOMAIN.md §4``)."""
+    ctx.authorize("delegation.read")
+    with ctx.session() as s:
+        unit_id = _required(repo.by_code(s, Unit, unit), "unit", unit).id if unit else None
+        rows, total = repo.page(s, repo.delegations_query(unit_id), offset=offset, limit=limit)
+        return {
+            "items": [service.delegation_out(d) for d in rows],
+            "total": total,
+            "offset": offset,
+            "limit": limit,
+        }
+
+
+@router.post("/delegations", response_model=schemas.DelegationOut, status_code=201)
+def create_delegation(ctx: Ctx, body: schemas.DelegationIn) -> dict[str, Any]:
+    """Ghi nhận ủy quyền / record a delegation by the unit's head to a named person for a
+    period (only that head or a tenant administrator: Rego ``delegation.create``); 422 names
+    the field (unit without head, unknown delegate, end before start …), 409 an overlap."""
+    with ctx.session() as s:
+        ctx.authorize("delegation.create", service.delegation_resource(s, body.unit, body.start))
+        row = service.create_delegation(
+            s,
+            ctx.tenant,
+            unit=body.unit,
+            delegate=body.delegate,
+            start=body.start,
+            end=body.end,
+            basis=body.basis,
+            actor=ctx.principal.subject,
+        )
+        return service.delegation_out(row)
+
+
+@router.post("/delegations/{delegation_id}/end", response_model=schemas.DelegationOut)
+def end_delegation(
+    ctx: Ctx,
+    delegation_id: Annotated[int, PathParam(ge=1, le=2**31 - 1)],
+    day: Annotated[date, Depends(today)],
+    body: schemas.DelegationEndIn | None = None,
+) -> dict[str, Any]:
+    """Kết thúc ủy quyền / end a delegation early (the unit's head, the head who delegated,
+    or a tenant administrator: Rego ``delegation.end``); ``on`` is the last day it holds
+    (default yesterday); 409 when already ended or over, 422 at ``on`` for a day before
+    yesterday or after its end."""
+    with ctx.session() as s:
+        row = _required(
+            repo.delegation_by_id(s, delegation_id), "delegation_id", str(delegation_id)
+        )
+        ctx.authorize("delegation.end", service.end_resource(s, row, day))
+        ended = service.end_delegation(
+            s,
+            ctx.tenant,
+            delegation_id,
+            on=body.on if body else None,
+            reason=body.reason if body else None,
+            actor=ctx.principal.subject,
+            today=day,
+        )
+        return service.delegation_out(ended)
 
 
 @router.post("/key-results/{code}/push-down", response_model=list[str])

@@ -44,13 +44,17 @@ Unit types and roles are matched by code (``UnitType``, ``Role``), never by name
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from typing import Any
 
 __all__ = [
+    "BASIS_DECIDER_EVALUATOR",
+    "BASIS_DECIDER_HEAD",
+    "BASIS_DECIDER_UNIT_HEAD",
+    "BASIS_DECIDER_VACANT",
     "BASIS_EXTERNAL",
     "BASIS_HEAD_ABOVE",
     "BASIS_MTTQ_DEPUTY",
@@ -156,9 +160,13 @@ class OrgUnit:
 
 @dataclass(frozen=True, slots=True)
 class UnitMembership:
-    """A person's post in a unit from ``start`` to ``end`` inclusive (``None`` = current).
+    """A person's post in a unit from ``start`` to ``end`` inclusive (``None`` = current), with
+    the job ``position`` code held in it (``None``: none) and, for a deputy, the codes of the
+    units or positions of the field they are in charge of (``in_charge_of``; ``DOMAIN.md §4``
+    "the deputy in charge of that field", e.g. a Phó Chánh Văn phòng in charge of ``VP-VT``).
 
-    Raises ``ValueError`` on an unknown role or ``end < start``.
+    Raises ``ValueError`` on an unknown role, ``end < start``, or ``in_charge_of`` on a role
+    other than deputy.
     """
 
     person: str
@@ -167,11 +175,18 @@ class UnitMembership:
     start: date
     end: date | None = None
     title: str | None = None
+    position: str | None = None
+    in_charge_of: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "role", Role(self.role))
+        object.__setattr__(self, "in_charge_of", tuple(self.in_charge_of))
         if self.end is not None and self.end < self.start:
             raise ValueError(f"membership of {self.person} in {self.unit} ends before it starts")
+        if self.in_charge_of and self.role != Role.DEPUTY:
+            raise ValueError(
+                f"membership of {self.person} in {self.unit}: only a deputy has a field"
+            )
 
     def current(self, as_of: date) -> bool:
         """Whether the membership holds on ``as_of``."""
@@ -208,7 +223,8 @@ class EvaluatorEdge:
     ``evaluator_person`` or by the external body ``evaluator_external`` (at most one is set; both
     ``None`` = unresolved). ``basis`` names the rule; ``primary`` marks the person's first current
     membership; ``unit_head`` is the current head of ``unit`` (``None`` if vacant);
-    ``overridden`` is true when a tenant override decided the edge.
+    ``overridden`` is true when a tenant override decided the edge; ``position`` and
+    ``in_charge_of`` are copied from the membership (:class:`UnitMembership`).
     """
 
     person: str
@@ -220,6 +236,8 @@ class EvaluatorEdge:
     primary: bool = True
     unit_head: str | None = None
     overridden: bool = False
+    position: str | None = None
+    in_charge_of: tuple[str, ...] = ()
 
     @property
     def resolved(self) -> bool:
@@ -405,10 +423,24 @@ def derive_evaluator_edges(
                 primary=m.person not in seen_people,
                 unit_head=chart.heads.get(m.unit),
                 overridden=override is not None,
+                position=m.position,
+                in_charge_of=m.in_charge_of,
             )
         )
         seen_people.add(m.person)
     return edges
+
+
+BASIS_DECIDER_HEAD = (
+    "001 §I.6, §II.3: cấp có thẩm quyền đánh giá người đứng đầu quyết định xếp loại"
+)
+BASIS_DECIDER_VACANT = "001 §I.6: đơn vị khuyết cấp trưởng, người đánh giá quyết định xếp loại"
+BASIS_DECIDER_EVALUATOR = (
+    "001 §II.3: người đánh giá không phải cấp trưởng đơn vị thì chính người đó đánh giá, xếp "
+    "loại (vd. Chủ tịch Ủy ban MTTQ đánh giá, xếp loại cấp phó các tổ chức chính trị - xã hội); "
+    "người quyết định không thấp hơn người đánh giá"
+)
+BASIS_DECIDER_UNIT_HEAD = "001 §I.6: người đứng đầu cơ quan, đơn vị quyết định việc xếp loại"
 
 
 def decider_of(
@@ -417,15 +449,21 @@ def decider_of(
     """Who decides ``person``'s grade, for the membership in ``unit`` (default: the primary one).
 
     Principle "the head decides" (``001 §I.6``: "Người đứng đầu cơ quan, tổ chức, đơn vị quyết
-    định việc xếp loại, đánh giá CBCCVC theo thẩm quyền"; ``001 §II.3`` lists who "đánh giá, xếp
-    loại" whom):
+    định việc xếp loại, đánh giá CBCCVC theo thẩm quyền"), bounded by ``001 §II.3``, which lists
+    who "đánh giá, xếp loại" (evaluates *and grades*) whom — so **the decider is never below the
+    reviewer**:
 
     - an override naming an external body: that body (it evaluates and grades);
     - a head of a unit: his evaluator (person or external body);
-    - anyone else: the head of the unit, unless the unit has no head or the head is the person
-      themselves, in which case the evaluator. Note: for a deputy of a ``mass_org`` this is the
-      mass organisation's head although the MTTQ Chairman evaluates him (001 §II.3.a wording
-      "đánh giá, xếp loại" could also give him the decision).
+    - anyone else whose evaluator is the head of their unit: that head;
+    - anyone else whose evaluator is *not* the head of their unit (the unit has no head, or a
+      rule or override gives the review to someone else): the evaluator. Example ``001
+      §II.3.a`` "Chủ tịch Ủy ban MTTQ đánh giá, xếp loại đối với: … Cấp phó các tổ chức chính
+      trị - xã hội": the deputy of a ``mass_org`` (P054, Phó Chủ tịch Hội LHPN) is reviewed
+      *and* decided by the MTTQ Chairman (P049), not by the mass organisation's head (P053),
+      who is herself evaluated by the Bí thư and is not above the Chairman.
+    - unresolved (no evaluator at all): the unit head if there is one (``001 §I.6``), else
+      nobody.
 
     Returns ``None`` when ``person`` has no edge (for ``unit``).
     """
@@ -435,20 +473,19 @@ def decider_of(
     edge = next((e for e in mine if e.primary), mine[0]) if unit is None else mine[0]
     if edge.overridden and edge.evaluator_external is not None:
         return Decider(person, None, edge.evaluator_external, edge.unit, edge.basis)
-    if edge.role == Role.HEAD or edge.unit_head is None or edge.unit_head == person:
-        basis = (
-            "001 §I.6, §II.3: cấp có thẩm quyền đánh giá người đứng đầu quyết định xếp loại"
-            if edge.role == Role.HEAD
-            else "001 §I.6: đơn vị khuyết cấp trưởng, người đánh giá quyết định xếp loại"
+    if edge.role == Role.HEAD:
+        return Decider(
+            person,
+            edge.evaluator_person,
+            edge.evaluator_external,
+            edge.unit,
+            BASIS_DECIDER_HEAD,
         )
+    head = edge.unit_head if edge.unit_head != person else None
+    if edge.resolved and edge.evaluator_person != head:
+        basis = BASIS_DECIDER_VACANT if head is None else BASIS_DECIDER_EVALUATOR
         return Decider(person, edge.evaluator_person, edge.evaluator_external, edge.unit, basis)
-    return Decider(
-        person,
-        edge.unit_head,
-        None,
-        edge.unit,
-        "001 §I.6: người đứng đầu cơ quan, đơn vị quyết định việc xếp loại",
-    )
+    return Decider(person, head, None, edge.unit, BASIS_DECIDER_UNIT_HEAD)
 
 
 def _append(mapping: dict[str, list[str]], key: str, value: str) -> None:
@@ -457,8 +494,15 @@ def _append(mapping: dict[str, list[str]], key: str, value: str) -> None:
         values.append(value)
 
 
-def as_policy_data(edges: Sequence[EvaluatorEdge]) -> dict[str, Any]:
-    """JSON-ready data for the OPA/Rego policies (``services.common.policy``).
+def as_policy_data(
+    edges: Sequence[EvaluatorEdge],
+    delegations: Mapping[str, Sequence[str]] | None = None,
+) -> dict[str, Any]:
+    """JSON-ready data for the OPA/Rego policies (``services.common.policy``) and for
+    :func:`services.common.authorizer.authorities_over`.
+
+    ``delegations`` is ``{unit: [delegate person, ...]}`` of the head's delegations valid on
+    the relation's day (the service reads them; ``DOMAIN.md §4``), copied as given.
 
     Shape (all keys person or unit codes; lists without duplicates, primary membership first)::
 
@@ -471,6 +515,9 @@ def as_policy_data(edges: Sequence[EvaluatorEdge]) -> dict[str, Any]:
           "decider_of":    {person: decider person},            # see decider_of()
           "decider_external": {person: external body},
           "unresolved":    [person, ...],                       # an edge without evaluator
+          "in_charge_of":  {deputy: [unit or position code, ...]},  # deputies with a field
+          "positions_of":  {person: [position code, ...]},  # people holding a position
+          "delegations":   {unit: [delegate person, ...]},  # valid on the day
         }
     """
     ordered = sorted(edges, key=lambda e: not e.primary)  # stable: primary edges first
@@ -480,8 +527,14 @@ def as_policy_data(edges: Sequence[EvaluatorEdge]) -> dict[str, Any]:
     unit_members: dict[str, list[str]] = {}
     external: dict[str, str] = {}
     unresolved: list[str] = []
+    in_charge_of: dict[str, list[str]] = {}
+    positions_of: dict[str, list[str]] = {}
     for e in ordered:
         evaluator_of.setdefault(e.person, [])
+        for code in e.in_charge_of:
+            _append(in_charge_of, e.person, code)
+        if e.position is not None:
+            _append(positions_of, e.person, e.position)
         if e.evaluator_person is not None:
             _append(evaluator_of, e.person, e.evaluator_person)
             _append(evaluatees_of, e.evaluator_person, e.person)
@@ -511,4 +564,9 @@ def as_policy_data(edges: Sequence[EvaluatorEdge]) -> dict[str, Any]:
         "decider_of": decider,
         "decider_external": decider_external,
         "unresolved": unresolved,
+        "in_charge_of": in_charge_of,
+        "positions_of": positions_of,
+        "delegations": {
+            unit: list(dict.fromkeys(people)) for unit, people in (delegations or {}).items()
+        },
     }

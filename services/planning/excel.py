@@ -75,7 +75,7 @@ FIRST_DATA_ROW = 3
 _VALIDATION_ROWS = 2000
 
 M = TypeVar("M", bound=BaseModel)
-Kind = Literal["code", "text", "enum", "int", "decimal", "date"]
+Kind = Literal["code", "codes", "text", "enum", "int", "decimal", "date"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +88,8 @@ class Column:
     required: bool
     note: str
     choices: tuple[str, ...] = ()
+    #: a column added later: a workbook without it still imports (cells read as empty)
+    optional_column: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +183,14 @@ PEOPLE_SHEET = SheetSpec(
         Column("position", "Mã vị trí việc làm", "code", False, "Mã ở sheet Vị trí việc làm"),
         Column("start", "Từ ngày", "date", True, "YYYY-MM-DD hoặc DD/MM/YYYY"),
         Column("end", "Đến ngày", "date", False, "Để trống nếu đang giữ chức vụ"),
+        Column(
+            "in_charge_of",
+            "Lĩnh vực phụ trách (cấp phó)",
+            "codes",
+            False,
+            "Chỉ cấp phó: mã đơn vị hoặc vị trí việc làm phụ trách, cách nhau bằng dấu phẩy",
+            optional_column=True,
+        ),
     ),
 )
 CATALOG_SHEET = SheetSpec(
@@ -202,12 +212,14 @@ _PERSON_FIELDS = ("code", "name", "email")
 
 @dataclass(frozen=True, slots=True)
 class ImportedOrg:
-    """What a workbook holds, as tenant-file models, in row order."""
+    """What a workbook holds, as tenant-file models, in row order; ``has_fields``: the
+    ``Cán bộ`` sheet has the ``in_charge_of`` column (workbooks made before it have not)."""
 
     units: tuple[Unit, ...]
     positions: tuple[Position, ...]
     people: tuple[Person, ...]
     catalog: tuple[CatalogItem, ...]
+    has_fields: bool = True
 
 
 # --------------------------------------------------------------------------------------------
@@ -235,6 +247,9 @@ def _put(ws: Worksheet, row: int, column: int, value: Any) -> None:
     elif isinstance(value, date):
         cell.value = value
         cell.number_format = "yyyy-mm-dd"
+    elif isinstance(value, tuple):  # codes (in_charge_of)
+        cell.value = ", ".join(str(v) for v in value)
+        cell.data_type = "s"
     else:
         cell.value = value
         if isinstance(value, str):
@@ -438,8 +453,17 @@ def _date(value: Any) -> date:
     raise _CellError(f"must be a date YYYY-MM-DD or DD/MM/YYYY (got {value!r})")
 
 
+def _codes(value: Any) -> tuple[str, ...]:
+    """Codes separated by commas, semicolons or spaces (``"VP-VT, VP-KT"``)."""
+    parts = tuple(p for p in re.split(r"[,;\s]+", _text(value)) if p)
+    if not parts:
+        raise _CellError(f"expected codes separated by commas (got {value!r})")
+    return parts
+
+
 _PARSERS: dict[Kind, Callable[[Any], Any]] = {
     "code": _text,
+    "codes": _codes,
     "text": _text,
     "enum": _text,
     "int": _int,
@@ -488,7 +512,7 @@ class _Reader:
                 raise InputError(self.source, CODE_ROW, index, where, f"duplicate column '{code}'")
             sheet.columns[code] = index
         for col in spec.columns:
-            if col.code not in sheet.columns:
+            if col.code not in sheet.columns and not col.optional_column:
                 raise InputError(
                     self.source,
                     CODE_ROW,
@@ -503,6 +527,8 @@ class _Reader:
         """Parsed non-empty cells of a row, by field code."""
         out: dict[str, Any] = {}
         for col in sheet.spec.columns:
+            if col.code not in sheet.columns:  # an optional column the workbook lacks
+                continue
             index = sheet.columns[col.code]
             value = values[index - 1] if index <= len(values) else None
             if value is None or (isinstance(value, str) and not value.strip()):
@@ -603,7 +629,13 @@ def import_workbook(path: str | Path) -> ImportedOrg:
         errors = [reader.problem_error(p) for p in problems]
         order = {s.spec.name: s.order for s in reader.sheets.values()}
         raise min(errors, key=lambda e: (order[e.field.split("!")[0]], e.line or 0, e.column or 0))
-    return ImportedOrg(tuple(units), tuple(positions), tuple(people), tuple(catalog))
+    return ImportedOrg(
+        tuple(units),
+        tuple(positions),
+        tuple(people),
+        tuple(catalog),
+        has_fields="in_charge_of" in reader.sheets["people"].columns,
+    )
 
 
 def _simple(
@@ -663,8 +695,33 @@ def _nfc(value: Any) -> Any:
 # Merging.
 
 
+def _keep_fields(current: Sequence[Person], imported: Sequence[Person]) -> tuple[Person, ...]:
+    """``imported`` with each deputy membership's ``in_charge_of`` carried over from the same
+    membership (person, unit, start) of ``current``, when it is still a deputy's."""
+    fields = {
+        (p.code, m.unit, m.start): m.in_charge_of
+        for p in current
+        for m in p.memberships
+        if m.in_charge_of
+    }
+    out = []
+    for person in imported:
+        memberships = tuple(
+            m.model_copy(update={"in_charge_of": fields[(person.code, m.unit, m.start)]})
+            if m.role == "deputy"
+            and m.in_charge_of is None
+            and (person.code, m.unit, m.start) in fields
+            else m
+            for m in person.memberships
+        )
+        out.append(person.model_copy(update={"memberships": memberships}))
+    return tuple(out)
+
+
 def merge_into(tenant: TenantFile, imported: ImportedOrg, source: str = "merge") -> TenantFile:
-    """A copy of ``tenant`` whose units, positions, people and catalog are ``imported``'s.
+    """A copy of ``tenant`` whose units, positions, people and catalog are ``imported``'s; from
+    a workbook without the ``in_charge_of`` column (made before it existed) the deputies'
+    fields are kept for the memberships the workbook still lists.
 
     Every cross-check runs again (plans, evaluator overrides … must still reference existing
     units and people).
@@ -677,7 +734,9 @@ def merge_into(tenant: TenantFile, imported: ImportedOrg, source: str = "merge")
     data.update(
         units=imported.units,
         positions=imported.positions,
-        people=imported.people,
+        people=imported.people
+        if imported.has_fields
+        else _keep_fields(tenant.people, imported.people),
         catalog=imported.catalog,
     )
     try:

@@ -11,6 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     Date,
     DateTime,
@@ -71,7 +72,10 @@ class Person(Base):
 
 
 class Membership(Base):
-    """A person's post in a unit over a date range (history kept; ``end`` null = current)."""
+    """A person's post in a unit over a date range (history kept; ``end`` null = current).
+
+    ``in_charge_of`` (deputies only; JSON list of unit or position codes of the tenant, null =
+    none): the field the deputy is in charge of (``DOMAIN.md §4``; ``docs/tenant-file.md``)."""
 
     __tablename__ = "memberships"
     __table_args__ = (UniqueConstraint("person_id", "unit_id", "start"),)
@@ -83,9 +87,50 @@ class Membership(Base):
     position_id: Mapped[int | None] = mapped_column(ForeignKey("positions.id"))
     start: Mapped[date] = mapped_column(Date)
     end: Mapped[date | None] = mapped_column(Date)
+    in_charge_of: Mapped[list[str] | None] = mapped_column(JSON)
 
     person: Mapped[Person] = relationship()
     unit: Mapped[Unit] = relationship()
+
+
+class Delegation(Base):
+    """A delegation by a unit's head (``DOMAIN.md §4``: "a delegation by the head — to a named
+    person, for a period, recorded — counts as the head's"): ``delegate`` holds the head's
+    authority over the work of ``unit`` from ``start`` to ``end`` inclusive, or to
+    ``ended_on`` when it was ended early (``ended_on < start``: it never held).
+
+    ``delegated_by`` is the unit's head on ``start``; ``basis`` the written reason or decision
+    (e.g. "Quyết định số 12/QĐ-VHXH, nghỉ phép năm"); ``recorded_by`` the subject who recorded
+    it (the head, a tenant administrator, or ``onboarding``) at ``recorded_at``; ``ended_by`` /
+    ``ended_at`` / ``end_reason`` who ended it, when and why."""
+
+    __tablename__ = "delegations"
+    __table_args__ = (UniqueConstraint("unit_id", "delegate_id", "start"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    delegate_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    delegated_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    start: Mapped[date] = mapped_column(Date)
+    end: Mapped[date] = mapped_column(Date)
+    basis: Mapped[str] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_on: Mapped[date | None] = mapped_column(Date)
+    ended_by: Mapped[str | None] = mapped_column(String(100))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    end_reason: Mapped[str | None] = mapped_column(Text)
+
+    unit: Mapped[Unit] = relationship()
+    delegate: Mapped[Person] = relationship(foreign_keys=[delegate_id])
+    delegated_by: Mapped[Person] = relationship(foreign_keys=[delegated_by_id])
+
+    def last_day(self) -> date:
+        """The last day the delegation holds (``end``, or ``ended_on`` when earlier)."""
+        return self.end if self.ended_on is None else min(self.end, self.ended_on)
+
+    def holds_on(self, day: date) -> bool:
+        """Whether the delegation holds on ``day``."""
+        return self.start <= day <= self.last_day()
 
 
 class EvaluatorOverride(Base):

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from services.planning.models import (
     Base,
     CatalogItem,
+    Delegation,
     EvaluatorOverride,
     KeyResult,
     Membership,
@@ -245,3 +246,71 @@ def grants_on(session: Session, as_of: date) -> list[RoleGrant]:
             .order_by(RoleGrant.subject, RoleGrant.role)
         ).scalars()
     )
+
+
+def delegation_at(
+    session: Session, unit_id: int, delegate_id: int, start: date
+) -> Delegation | None:
+    """The delegation of ``unit_id`` to ``delegate_id`` starting on ``start``, or None."""
+    return session.execute(
+        select(Delegation).where(
+            Delegation.unit_id == unit_id,
+            Delegation.delegate_id == delegate_id,
+            Delegation.start == start,
+        )
+    ).scalar_one_or_none()
+
+
+def delegations_query(unit_id: int | None = None) -> Any:
+    """Delegations (of ``unit_id``, or all), newest start first."""
+    stmt = select(Delegation).order_by(Delegation.start.desc(), Delegation.id.desc())
+    if unit_id is not None:
+        stmt = stmt.where(Delegation.unit_id == unit_id)
+    return stmt
+
+
+def delegations_overlapping(
+    session: Session, unit_id: int, delegate_id: int, start: date, end: date
+) -> list[Delegation]:
+    """Delegations of ``unit_id`` to ``delegate_id`` whose ``[start, end]`` meets the given
+    period (before any early end; the caller checks ``ended_on``)."""
+    return list(
+        session.execute(
+            select(Delegation).where(
+                Delegation.unit_id == unit_id,
+                Delegation.delegate_id == delegate_id,
+                Delegation.start <= end,
+                Delegation.end >= start,
+            )
+        ).scalars()
+    )
+
+
+def delegations_on(session: Session, day: date) -> list[Delegation]:
+    """Delegations whose ``[start, end]`` contains ``day`` (the caller applies ``ended_on``)."""
+    return list(
+        session.execute(
+            select(Delegation)
+            .where(Delegation.start <= day, Delegation.end >= day)
+            .order_by(Delegation.unit_id, Delegation.id)
+        ).scalars()
+    )
+
+
+def has_membership_on(session: Session, person_id: int, day: date) -> bool:
+    """Whether ``person_id`` holds any post on ``day``."""
+    return (
+        session.execute(
+            select(Membership.id).where(
+                Membership.person_id == person_id,
+                Membership.start <= day,
+                or_(Membership.end.is_(None), Membership.end >= day),
+            )
+        ).first()
+        is not None
+    )
+
+
+def delegation_by_id(session: Session, delegation_id: int) -> Delegation | None:
+    """The delegation with ``delegation_id``, or None."""
+    return session.get(Delegation, delegation_id)

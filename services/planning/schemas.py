@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.common.text import OptionalText
+from services.common.text import OptionalText, Text
 
 T = TypeVar("T")
 
@@ -185,3 +185,47 @@ class IssueOut(BaseModel):
     severity: str
     field: str
     message: str
+
+
+SaneDate = Annotated[date, Field(ge=date(2000, 1, 1), le=date(2100, 12, 31))]
+"""A calendar date between 2000-01-01 and 2100-12-31 (far dates are refused with 422)."""
+CodeIn = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+
+
+class DelegationIn(BaseModel):
+    """Ủy quyền / a delegation by the head of ``unit`` (on ``start``) to ``delegate`` from
+    ``start`` to ``end`` inclusive, for the written ``basis`` (decision or reason)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    unit: CodeIn
+    delegate: CodeIn
+    start: SaneDate
+    end: SaneDate
+    basis: Text = Field(min_length=1, max_length=2000)
+
+
+class DelegationEndIn(BaseModel):
+    """Kết thúc ủy quyền / end a delegation: ``on`` is the last day it holds (default
+    yesterday: no longer from today); an optional ``reason``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    on: SaneDate | None = None
+    reason: OptionalText = Field(None, max_length=2000)
+
+
+class DelegationOut(BaseModel):
+    id: int
+    unit: str
+    delegate: str
+    delegated_by: str
+    start: date
+    end: date
+    basis: str
+    recorded_by: str
+    recorded_at: datetime
+    ended_on: date | None = None
+    ended_by: str | None = None
+    ended_at: datetime | None = None
+    end_reason: str | None = None

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from services.common.authorizer import superiors
 from services.common.events import CloudEvent
 from services.common.goals import okr, rollup
 from services.common.outbox import record
@@ -25,6 +26,7 @@ from services.planning import repository as repo
 from services.planning import validation
 from services.planning.models import (
     CatalogItem,
+    Delegation,
     EvaluatorOverride,
     KeyResult,
     Membership,
@@ -180,6 +182,7 @@ def sync_tenant(session: Session, tenant: str, tf: Any) -> SyncReport:
                     "position_id": positions[m.position].id if m.position else None,
                     "start": m.start,
                     "end": m.end,
+                    "in_charge_of": list(m.in_charge_of) if m.in_charge_of else None,
                 },
             )
             if outcome != "unchanged":
@@ -196,6 +199,7 @@ def sync_tenant(session: Session, tenant: str, tf: Any) -> SyncReport:
                         "title": m.title,
                         "start": m.start.isoformat(),
                         "end": m.end.isoformat() if m.end else None,
+                        "in_charge_of": list(m.in_charge_of or ()),
                     },
                 )
     for o in tf.evaluator_overrides:
@@ -221,6 +225,8 @@ def sync_tenant(session: Session, tenant: str, tf: Any) -> SyncReport:
             RoleGrant,
             {"subject": g.subject, "role": g.role, "body": g.body, "start": g.start, "end": g.end},
         )
+    for d in getattr(tf, "delegations", ()):
+        _sync_delegation(session, tenant, tf, d, units, people, report)
     for c in tf.catalog:
         _upsert(
             session,
@@ -240,6 +246,44 @@ def sync_tenant(session: Session, tenant: str, tf: Any) -> SyncReport:
         )
     _sync_plans(session, tenant, tf, units, people, report)
     return report
+
+
+def _sync_delegation(
+    session: Session,
+    tenant: str,
+    tf: Any,
+    d: Any,
+    units: dict[str, Unit],
+    people: dict[str, Person],
+    report: SyncReport,
+) -> None:
+    """Create or update one delegation of the tenant file (by unit, delegate and start);
+    recorded by ``onboarding``; an outbox event when it changed."""
+    from services.planning.tenant_file import head_on
+
+    head = head_on(tf.people, d.unit, d.start)
+    assert head is not None  # the tenant file's cross-checks guarantee a head on start
+    row = repo.delegation_at(session, units[d.unit].id, people[d.delegate].id, d.start)
+    values: dict[str, Any] = {
+        "unit_id": units[d.unit].id,
+        "delegate_id": people[d.delegate].id,
+        "delegated_by_id": people[head].id,
+        "start": d.start,
+        "end": d.end,
+        "basis": d.basis,
+    }
+    if row is None:
+        values.update(recorded_by="onboarding", recorded_at=datetime.now(UTC))
+    row, outcome = _upsert(session, report, "delegation", row, Delegation, values)
+    if outcome != "unchanged":
+        emit(
+            session,
+            tenant,
+            "delegation",
+            "created" if outcome == "created" else "changed",
+            str(row.id),
+            delegation_out(row),
+        )
 
 
 def _sync_plans(
@@ -467,6 +511,39 @@ def decide_plan(
 # --- progress ------------------------------------------------------------------------------
 
 
+PROGRESS_BOUND_FACTOR = Decimal(10)
+"""A key result's value may be at most this many times its scale (the largest of its target,
+baseline and thresholds in absolute value, at least 1): 10× leaves room for a real "exceeded"
+(004 Phụ lục 4 §3.4 counts achievement above 100%) while refusing absurd values (1e12 on a
+target of 100)."""
+
+
+def progress_bound(kr: KeyResult) -> Decimal:
+    """The largest value :func:`record_progress` accepts for ``kr``:
+    ``PROGRESS_BOUND_FACTOR × max(|target|, |baseline|, |thresholds|, 1)``."""
+    figures = [
+        abs(v)
+        for v in (
+            kr.target,
+            kr.baseline,
+            kr.complete_threshold,
+            kr.exceed_threshold,
+            kr.fail_threshold,
+        )
+        if v is not None
+    ]
+    return PROGRESS_BOUND_FACTOR * max([Decimal(1), *figures])
+
+
+def closes_on(plan: Plan, publication_day: int) -> date:
+    """The last day progress may be recorded on ``plan``: the publication day (tenant
+    calendar ``publication_day``, 1–28; ``001 §IV.1`` step 5 publishes the month's results by
+    then) of the month after the plan period's end. A June plan closes on 5 July, a plan of
+    2026 on 5 January 2027, a week plan on the 5th of the month after its Sunday."""
+    _, end = period_bounds(plan.period_kind, plan.year, plan.number)
+    return date(end.year + (end.month == 12), end.month % 12 + 1, publication_day)
+
+
 def record_progress(
     session: Session,
     tenant: str,
@@ -479,19 +556,27 @@ def record_progress(
     note: str | None = None,
     external_id: str | None = None,
     at: datetime | None = None,
+    today: date | None = None,
+    publication_day: int = 5,
 ) -> tuple[ProgressUpdate, bool]:
     """Log a new value of a key result (old, new, evidence, note, who, when) and set it current.
 
     With ``external_id`` the update is idempotent per ``source``: the same record again returns
-    the logged update and changes nothing.
+    the logged update and changes nothing. Who may record is the policy's
+    (``progress.record`` / ``progress.ingest``); this checks the value and the period:
+    ``0 <= value <= progress_bound(kr)`` (a finite number, in the key result's unit), and the
+    plan's period is not closed on ``today`` (default: the real date) — see :func:`closes_on`
+    with the tenant's ``publication_day``.
 
     Returns:
         (the update, True when it was new).
 
     Raises:
         NotFound: no such key result.
-        PlanningError: evidence required but missing; a system feeding a key result whose data
-            source is another system (403).
+        PlanningError: 403 at ``source`` for a system feeding a key result whose data source
+            is another system; 422 at ``value`` (negative, not finite, above the bound), at
+            ``evidence`` (required but missing); 409 at ``period`` when the plan's period is
+            closed.
     """
     kr = repo.by_code(session, KeyResult, kr_code)
     if kr is None:
@@ -502,6 +587,27 @@ def record_progress(
         existing = repo.ingested(session, source, external_id)
         if existing is not None:
             return existing, False
+    if not value.is_finite():
+        raise PlanningError("value", "giá trị phải là số hữu hạn / the value must be finite")
+    if value < 0:
+        raise PlanningError("value", f"giá trị âm {value} / the value must not be negative")
+    bound = progress_bound(kr)
+    if value > bound:
+        raise PlanningError(
+            "value",
+            f"giá trị {value} vượt {format(bound.normalize(), 'f')} "
+            f"({PROGRESS_BOUND_FACTOR}× chỉ tiêu) / above the bound of {PROGRESS_BOUND_FACTOR}× "
+            "the key result's target",
+        )
+    plan = kr.objective.plan
+    last = closes_on(plan, publication_day)
+    if (today or date.today()) > last:
+        raise PlanningError(
+            "period",
+            f"kỳ kế hoạch {plan.code} đã khóa từ {last + timedelta(days=1)} / the plan's period "
+            f"closed after {last}",
+            409,
+        )
     if kr.evidence_required and source == "manual" and not (evidence and evidence.strip()):
         raise PlanningError("evidence", "chỉ tiêu này yêu cầu minh chứng / evidence required")
     update = ProgressUpdate(
@@ -609,14 +715,22 @@ def plan_resource(session: Session, plan: Plan, as_of: date | None = None) -> di
 def owner_resource(
     session: Session, unit_id: int | None, person_id: int | None, as_of: date | None = None
 ) -> dict[str, Any]:
-    """What the access policy needs about a plan's owner: the owner person, the owning unit's
-    heads and members, and who may approve — the heads of the parent unit for a unit plan, the
-    person's evaluators for a personal plan (``001 §II.3``)."""
+    """What the access policy needs about a plan's owner (``policies/woms/planning``):
+
+    ``{"owner_person": code | None, "owner_unit_heads": [code], "owner_unit_members": [code],
+    "approvers": [code], "superiors": [code]}`` — the owner person, the owning unit's heads
+    and members on ``as_of`` (default today), who may approve (the heads of the parent unit
+    for a unit plan, the person's evaluators for a personal plan; ``001 §II.3``), and everyone
+    above the owner person or the owning unit's heads in the evaluator chain
+    (:func:`services.common.authorizer.superiors`, nearest first) — with the owner and the
+    heads, those the plan names for ``progress.record`` (issue 15)."""
     as_of = as_of or date.today()
     person = session.get(Person, person_id) if person_id else None
     heads: list[str] = []
     members: list[str] = []
     approvers: list[str] = []
+    edges = _edges(session, as_of)
+    relation = ev.as_policy_data(edges)
     if unit_id:
         unit = session.get(Unit, unit_id)
         assert unit is not None
@@ -626,15 +740,20 @@ def owner_resource(
             approvers = heads_of(session, unit.parent_id, as_of)
     if person is not None:
         approvers = [
-            e["evaluator"]
-            for e in evaluator_edges(session, as_of)
-            if e["person"] == person.code and e["evaluator"]
+            e.evaluator_person
+            for e in edges
+            if e.person == person.code and e.evaluator_person is not None
         ]
+    named = [person.code] if person is not None else heads
+    above: list[str] = []
+    for code in named:
+        above += [p for p in superiors(relation, code) if p not in above and p not in named]
     return {
         "owner_person": person.code if person else None,
         "owner_unit_heads": heads,
         "owner_unit_members": members,
         "approvers": sorted(set(approvers)),
+        "superiors": above,
     }
 
 
@@ -705,6 +824,7 @@ def _org_inputs(session: Session) -> tuple[list[Any], list[Any], list[Any]]:
         )
         for u in units
     ]
+    positions = {p.id: p.code for p in repo.all_rows(session, Position)}
     memberships = [
         ev.UnitMembership(
             person=people[m.person_id],
@@ -713,6 +833,8 @@ def _org_inputs(session: Session) -> tuple[list[Any], list[Any], list[Any]]:
             start=m.start,
             end=m.end,
             title=m.title,
+            position=positions.get(m.position_id) if m.position_id else None,
+            in_charge_of=tuple(m.in_charge_of or ()) if m.role == "deputy" else (),
         )
         for m in repo.all_rows(session, Membership)
     ]
@@ -914,6 +1036,9 @@ def org_snapshot(session: Session, code: str, name: str) -> Any:
                 position=poscode.get(m.position_id) if m.position_id else None,
                 start=m.start,
                 end=m.end,
+                in_charge_of=tuple(m.in_charge_of)
+                if m.in_charge_of and m.role == "deputy"
+                else None,
             )
         )
     return tfm.TenantFile(
@@ -994,14 +1119,203 @@ def role_grants(session: Session, as_of: date) -> dict[str, list[str]]:
     return {subject: sorted(roles) for subject, roles in sorted(found.items())}
 
 
+# --- delegations by a unit's head (issue 15, DOMAIN.md §4) ---------------------------------
+
+
+def _utc(moment: datetime | None) -> str | None:
+    """ISO 8601 with the offset (SQLite gives back naive datetimes: they were stored in UTC)."""
+    if moment is None:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
+
+
+def delegation_out(row: Delegation) -> dict[str, Any]:
+    """The API view (and outbox data) of a delegation: codes, ISO dates and UTC times, who
+    recorded and who ended it."""
+    return {
+        "id": row.id,
+        "unit": row.unit.code,
+        "delegate": row.delegate.code,
+        "delegated_by": row.delegated_by.code,
+        "start": row.start.isoformat(),
+        "end": row.end.isoformat(),
+        "basis": row.basis,
+        "recorded_by": row.recorded_by,
+        "recorded_at": _utc(row.recorded_at),
+        "ended_on": row.ended_on.isoformat() if row.ended_on else None,
+        "ended_by": row.ended_by,
+        "ended_at": _utc(row.ended_at),
+        "end_reason": row.end_reason,
+    }
+
+
+def delegations_on(session: Session, day: date) -> dict[str, list[str]]:
+    """``{unit code: [delegate person code, ...]}`` of the delegations holding on ``day``
+    (``start <= day <= end`` and not ended before ``day``), delegates in recording order."""
+    out: dict[str, list[str]] = {}
+    for row in repo.delegations_on(session, day):
+        if row.holds_on(day):
+            people = out.setdefault(row.unit.code, [])
+            if row.delegate.code not in people:
+                people.append(row.delegate.code)
+    return out
+
+
+def delegation_resource(session: Session, unit_code: str, day: date) -> dict[str, Any]:
+    """What ``delegation.create`` needs (``policies/woms/planning/authz.rego``): the unit and
+    its head on ``day`` (the delegation's start; ``None`` when vacant).
+
+    Raises:
+        PlanningError: 422 at ``unit`` when the unit does not exist.
+    """
+    unit = repo.by_code(session, Unit, unit_code)
+    if unit is None:
+        raise PlanningError("unit", f"{unit_code!r} không tồn tại / unknown unit")
+    heads = heads_of(session, unit.id, day)
+    return {"unit": unit.code, "unit_head": heads[0] if heads else None}
+
+
+def create_delegation(
+    session: Session,
+    tenant: str,
+    *,
+    unit: str,
+    delegate: str,
+    start: date,
+    end: date,
+    basis: str,
+    actor: str,
+) -> Delegation:
+    """Record a delegation by the head of ``unit`` (on ``start``) to ``delegate`` from
+    ``start`` to ``end`` inclusive, for ``basis``; recorded by ``actor`` now; outbox event
+    ``delegation.created``. The caller has checked ``delegation.create`` (the head or a tenant
+    administrator).
+
+    Raises:
+        PlanningError: 422 at ``unit`` (unknown, or no head on ``start``), at ``delegate``
+            (unknown person, no post on ``start``, or the head themselves), at ``end``
+            (before ``start``), at ``basis`` (blank); 409 at ``start`` when a delegation of
+            the unit to the same person overlaps the period.
+    """
+    if end < start:
+        raise PlanningError(
+            "end", f"ngày kết thúc {end} trước ngày bắt đầu {start} / end is before start"
+        )
+    if not basis.strip():
+        raise PlanningError("basis", "cần nêu căn cứ ủy quyền / the basis is required")
+    row_unit = repo.by_code(session, Unit, unit)
+    if row_unit is None:
+        raise PlanningError("unit", f"{unit!r} không tồn tại / unknown unit")
+    heads = [m.person for m in repo.members_on(session, row_unit.id, start) if m.role == "head"]
+    if not heads:
+        raise PlanningError(
+            "unit", f"{unit} không có cấp trưởng ngày {start} / the unit has no head on start"
+        )
+    head = heads[0]
+    person = repo.by_code(session, Person, delegate)
+    if person is None:
+        raise PlanningError("delegate", f"{delegate!r} không tồn tại / unknown person")
+    if person.id == head.id:
+        raise PlanningError(
+            "delegate", "cấp trưởng không ủy quyền cho chính mình / the head is not a delegate"
+        )
+    if not repo.has_membership_on(session, person.id, start):
+        raise PlanningError(
+            "delegate",
+            f"{delegate} không giữ chức vụ nào ngày {start} / not a member of the tenant then",
+        )
+    clash = [
+        d
+        for d in repo.delegations_overlapping(session, row_unit.id, person.id, start, end)
+        if d.start <= d.last_day() and start <= d.last_day()  # not cancelled, still meets
+    ]
+    if clash:
+        raise PlanningError(
+            "start",
+            f"đã có ủy quyền {clash[0].start}–{clash[0].last_day()} cho {delegate} / "
+            "overlaps another delegation to the same person",
+            409,
+        )
+    row = Delegation(
+        unit_id=row_unit.id,
+        delegate_id=person.id,
+        delegated_by_id=head.id,
+        start=start,
+        end=end,
+        basis=basis,
+        recorded_by=actor,
+        recorded_at=datetime.now(UTC),
+    )
+    session.add(row)
+    session.flush()
+    emit(session, tenant, "delegation", "created", str(row.id), delegation_out(row))
+    return row
+
+
+def end_resource(session: Session, row: Delegation, today: date) -> dict[str, Any]:
+    """What ``delegation.end`` needs: the unit, its head ``today`` (``None``: vacant) and
+    who delegated (``delegated_by``)."""
+    heads = heads_of(session, row.unit_id, today)
+    return {
+        "unit": row.unit.code,
+        "unit_head": heads[0] if heads else None,
+        "delegated_by": row.delegated_by.code,
+    }
+
+
+def end_delegation(
+    session: Session,
+    tenant: str,
+    delegation_id: int,
+    *,
+    on: date | None,
+    reason: str | None,
+    actor: str,
+    today: date,
+) -> Delegation:
+    """End a delegation early: ``on`` is the last day it holds (default ``today - 1``: it no
+    longer holds from today; a day before its start cancels it). Outbox event
+    ``delegation.ended``.
+
+    Raises:
+        NotFound: no such delegation (404).
+        PlanningError: 409 at ``id`` when it was already ended or is over; 422 at ``on`` when
+            it is before yesterday (history is not rewritten) or after the delegation's end.
+    """
+    row = repo.delegation_by_id(session, delegation_id)
+    if row is None:
+        raise NotFound("id", str(delegation_id))
+    if row.ended_on is not None:
+        raise PlanningError("id", "ủy quyền đã kết thúc / already ended", 409)
+    yesterday = date.fromordinal(today.toordinal() - 1)
+    if row.end < today:
+        raise PlanningError("id", f"ủy quyền đã hết hạn ngày {row.end} / already over", 409)
+    last = yesterday if on is None else on
+    if last < yesterday:
+        raise PlanningError(
+            "on", f"không kết thúc lùi ngày trước {yesterday} / cannot end in the past"
+        )
+    if last > row.end:
+        raise PlanningError(
+            "on", f"sau ngày kết thúc {row.end} / after the delegation's end (not an extension)"
+        )
+    row.ended_on, row.ended_by, row.ended_at = last, actor, datetime.now(UTC)
+    row.end_reason = reason
+    session.flush()
+    emit(session, tenant, "delegation", "ended", str(row.id), delegation_out(row))
+    return row
+
+
 def policy_data(session: Session, as_of: date) -> dict[str, Any]:
     """The evaluator relation as data for the Rego policies
-    (:func:`services.planning.evaluators.as_policy_data`), plus ``acting_for``:
+    (:func:`services.planning.evaluators.as_policy_data`, with the deputies' fields
+    ``in_charge_of``, the people's ``positions_of`` and the heads' ``delegations`` holding on
+    ``as_of``: ``{unit: [delegate, ...]}``), plus ``acting_for``:
     ``{subject: body}`` of the ``external_body`` grants holding on ``as_of`` — which body
     outside the tenant (``relation.external`` / ``decider_external``, e.g. "Ban Thường vụ
     Thành ủy") an account acts for (``001 §II.3``; the evaluation service puts it in the
     policy input as ``principal.body``)."""
-    data = ev.as_policy_data(_edges(session, as_of))
+    data = ev.as_policy_data(_edges(session, as_of), delegations_on(session, as_of))
     data["acting_for"] = {
         g.subject: g.body
         for g in repo.grants_on(session, as_of)

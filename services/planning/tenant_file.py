@@ -259,7 +259,14 @@ class Position(_Model):
 class Membership(_Model):
     """A person's post in a unit for a date range (``end`` None = current, inclusive).
 
-    Raises ``CrossCheckError`` at ``end`` when ``end`` is before ``start``.
+    ``in_charge_of`` (deputies only): codes of the units or positions of the tenant that make
+    the deputy's field (``DOMAIN.md §4`` "a deputy in charge of that field"), e.g. a Phó Chánh
+    Văn phòng in charge of positions ``VP-VT`` and ``VP-KT`` of the office, or a Phó Chủ tịch
+    UBND in charge of the offices ``PL-VHXH`` and ``PL-THPL``. The codes are checked against
+    the file's units and positions by :func:`check_org`.
+
+    Raises ``CrossCheckError`` at ``end`` when ``end`` is before ``start``; at
+    ``in_charge_of`` when set on a role other than ``deputy`` or when a code repeats.
     """
 
     unit: Code
@@ -268,11 +275,25 @@ class Membership(_Model):
     position: Code | None = None
     start: date
     end: date | None = None
+    in_charge_of: tuple[Code, ...] | None = Field(None, min_length=1, max_length=50)
 
     @model_validator(mode="after")
     def _check(self) -> Membership:
+        problems = []
         if self.end is not None and self.end < self.start:
-            _raise([Problem(("end",), f"end {self.end} is before start {self.start}")])
+            problems.append(Problem(("end",), f"end {self.end} is before start {self.start}"))
+        if self.in_charge_of is not None:
+            if self.role != "deputy":
+                problems.append(
+                    Problem(
+                        ("in_charge_of",),
+                        f"only a deputy is in charge of a field (role is {self.role})",
+                    )
+                )
+            for i, code in enumerate(self.in_charge_of):
+                if code in self.in_charge_of[:i]:
+                    problems.append(Problem(("in_charge_of", i), f"'{code}' is listed twice"))
+        _raise(problems)
         return self
 
     def active_on(self, day: date) -> bool:
@@ -345,6 +366,30 @@ class RoleGrant(_Model):
     def active_on(self, day: date) -> bool:
         """Whether the grant holds on ``day``."""
         return (self.start is None or self.start <= day) and (self.end is None or day <= self.end)
+
+
+class Delegation(_Model):
+    """A delegation by the head of ``unit`` to ``delegate`` (``DOMAIN.md §4``: "a delegation
+    by the head — to a named person, for a period, recorded — counts as the head's"), from
+    ``start`` to ``end`` inclusive, for the written ``basis`` (the decision or reason).
+
+    The delegator is the unit's head on ``start``; the cross-checks of the file
+    (:func:`check_delegations`) require that head, a delegate who is not that head and holds a
+    membership of the tenant on ``start``, and no overlapping delegation to the same person in
+    the same unit. Raises ``CrossCheckError`` at ``end`` when it is before ``start``.
+    """
+
+    unit: Code
+    delegate: Code
+    start: date
+    end: date
+    basis: Text
+
+    @model_validator(mode="after")
+    def _check(self) -> Delegation:
+        if self.end < self.start:
+            _raise([Problem(("end",), f"end {self.end} is before start {self.start}")])
+        return self
 
 
 class CatalogItem(_Model):
@@ -528,6 +573,8 @@ class TenantFile(_Model):
     #: Roles granted to people and accounts (issue 9): the only source of ``tenant_admin``,
     #: ``central`` and ``external_body`` (services/common/roles.py).
     role_grants: tuple[RoleGrant, ...] = ()
+    #: Delegations by units' heads (issue 15, ``DOMAIN.md §4``).
+    delegations: tuple[Delegation, ...] = ()
     catalog: tuple[CatalogItem, ...] = ()
     plans: tuple[Plan, ...] = ()
     #: General-criteria form templates (Phụ lục 1 / 2, ``001 §II.1``), paths relative to the
@@ -589,7 +636,8 @@ def check_org(
 
     Checks: unique codes (catalog: code + ``effective_from``); parents exist, come before their
     children, no cycles; positions', memberships' and catalog items' units exist; membership
-    positions exist and belong to the membership's unit; a person's memberships in one unit do
+    positions exist and belong to the membership's unit; a deputy's ``in_charge_of`` codes are
+    units or positions of the tenant; a person's memberships in one unit do
     not overlap; at most one head per unit at any date;
     catalog versions of one code share their unit. Returns every problem found (empty = fine).
     """
@@ -650,6 +698,14 @@ def check_org(
                                 f"not '{m.unit}'",
                             )
                         )
+            for k, code in enumerate(m.in_charge_of or ()):
+                if code not in unit_index and code not in position_index:
+                    problems.append(
+                        Problem(
+                            (*where, "in_charge_of", k),
+                            f"'{code}' is neither a unit nor a position of the tenant",
+                        )
+                    )
             for k, earlier in enumerate(person.memberships[:j]):
                 if earlier.unit == m.unit and _overlap(m, earlier):
                     problems.append(
@@ -711,7 +767,8 @@ def cross_check(tenant: TenantFile) -> list[Problem]:
     """Every cross-check of a tenant file (see :func:`check_org`), plus:
 
     evaluator overrides name existing people, one override per person; role grants do not repeat
-    (:func:`check_grants`); plan codes unique,
+    (:func:`check_grants`); delegations name a headed unit and a delegate holding a post
+    (:func:`check_delegations`); plan codes unique,
     objective codes and key result codes unique across the whole file; plan owners exist;
     ``parent_key_result`` names a key result of another plan and plans do not cascade in a
     cycle. Returns every problem found (empty = fine).
@@ -738,6 +795,7 @@ def cross_check(tenant: TenantFile) -> list[Problem]:
         overridden.setdefault(o.person, i)
 
     problems += check_grants(tenant.role_grants)
+    problems += check_delegations(tenant.delegations, tenant.units, tenant.people)
     _, more = _first_index(tenant.plans, "code", "plans")
     problems += more
     objectives: dict[str, Loc] = {}
@@ -791,6 +849,60 @@ def cross_check(tenant: TenantFile) -> list[Problem]:
                     problems.append(
                         Problem(where, f"plans cascade in a cycle through key result '{target}'")
                     )
+    return problems
+
+
+def head_on(people: Sequence[Person], unit: str, day: date) -> str | None:
+    """The code of the person heading ``unit`` on ``day`` (``None``: vacant)."""
+    for person in people:
+        if any(m.unit == unit and m.role == "head" for m in person.memberships_on(day)):
+            return person.code
+    return None
+
+
+def check_delegations(
+    delegations: Sequence[Delegation], units: Sequence[Unit], people: Sequence[Person]
+) -> list[Problem]:
+    """Delegations (paths rooted at ``delegations``): the unit exists and has a head on
+    ``start`` (the delegator); the delegate is a person of the tenant with a membership on
+    ``start`` and is not that head; two delegations to the same person in the same unit do not
+    overlap."""
+    problems: list[Problem] = []
+    unit_codes = {u.code for u in units}
+    by_code = {p.code: p for p in people}
+    for i, d in enumerate(delegations):
+        where: Loc = ("delegations", i)
+        if d.unit not in unit_codes:
+            problems.append(Problem((*where, "unit"), f"unknown unit '{d.unit}'"))
+            continue
+        head = head_on(people, d.unit, d.start)
+        if head is None:
+            problems.append(
+                Problem((*where, "unit"), f"unit '{d.unit}' has no head on {d.start} to delegate")
+            )
+        person = by_code.get(d.delegate)
+        if person is None:
+            problems.append(Problem((*where, "delegate"), f"unknown person '{d.delegate}'"))
+        elif not person.memberships_on(d.start):
+            problems.append(
+                Problem((*where, "delegate"), f"'{d.delegate}' holds no post on {d.start}")
+            )
+        elif head == d.delegate:
+            problems.append(
+                Problem((*where, "delegate"), f"'{d.delegate}' is the head of '{d.unit}'")
+            )
+        for k, earlier in enumerate(delegations[:i]):
+            if (earlier.unit, earlier.delegate) == (d.unit, d.delegate) and (
+                d.start <= earlier.end and earlier.start <= d.end
+            ):
+                problems.append(
+                    Problem(
+                        (*where, "start"),
+                        f"overlaps another delegation of '{d.unit}' to '{d.delegate}'",
+                        ("delegations", k),
+                    )
+                )
+                break
     return problems
 
 

@@ -16,7 +16,7 @@ an HTTP-only cookie. Nobody chooses roles: they come from planning's role grants
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -49,6 +49,25 @@ SERVICE_NAMES = {
     "evaluation": "đánh giá",
     "reporting": "báo cáo",
 }
+
+
+def same_origin_path(target: str) -> str:
+    """``target`` when it is a path of this site, else ``"/"`` (no open redirect after log-in,
+    issue 15): it must start with a single ``/`` — not ``//`` or ``/\\`` (browsers read both
+    as another host), hold no backslash, control character or space, no scheme or host
+    (``urlsplit`` finds neither), and be at most 2,000 characters."""
+    if (
+        not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or len(target) > 2000
+        or any(ch.isspace() or not ch.isprintable() for ch in target)
+    ):
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return "/"
+    return target
 
 
 def _people(request: Request) -> list[dict[str, Any]]:
@@ -125,7 +144,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
             "login.html",
             None,
             people=_people(request),
-            next=next if next.startswith("/") else "/",
+            next=same_origin_path(next),
             tenant=settings_of(request).tenant,
         )
 
@@ -151,7 +170,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
                 errors={"person": "Chọn một người trong danh sách"},
             )
         token = issue_token(settings_of(request).tenant, person, {"staff"}, ttl_s=8 * 3600)
-        answer = RedirectResponse(next if next.startswith("/") else "/", status_code=303)
+        answer = RedirectResponse(same_origin_path(next), status_code=303)
         answer.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="lax", max_age=8 * 3600)
         answer.set_cookie(NAME_COOKIE, quote(people[person]), samesite="lax", max_age=8 * 3600)
         return answer

@@ -55,6 +55,7 @@ HISTORY_ACTIONS = {
 }
 TASK_STATUS = {
     "draft": "Nháp",
+    "proposed": "Đề xuất, chờ giao",
     "assigned": "Đã giao",
     "in_progress": "Đang thực hiện",
     "submitted": "Chờ duyệt",

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
+from services.common.authorizer import authorities_over
 from services.web.backend import ApiError
 from services.web.messages import field_errors
 from services.web.pages import Me, Viewer, api_failure, period_end, render
@@ -34,7 +35,7 @@ FIELDS = (
     "catalog_item",
     "quantity",
 )
-ACTIONS = {"start", "submit", "approve", "return", "cancel", "assign"}
+ACTIONS = {"start", "submit", "approve", "return", "cancel", "assign", "accept"}
 DONE = {
     "start": "Đã bắt đầu thực hiện.",
     "submit": "Đã gửi kết quả, chờ duyệt.",
@@ -42,7 +43,9 @@ DONE = {
     "return": "Đã trả lại nhiệm vụ.",
     "cancel": "Đã hủy nhiệm vụ.",
     "assign": "Đã giao việc.",
+    "accept": "Đã chấp nhận đề xuất và giao việc.",
     "created": "Đã giao việc.",
+    "proposed": "Đã gửi đề xuất; nhiệm vụ được tính khi lãnh đạo có thẩm quyền chấp nhận giao.",
     "draft": "Đã lưu nháp.",
 }
 
@@ -75,7 +78,8 @@ def _tasks_page(
         by_group.setdefault(task.get("group") or "", []).append(task)
     waiting: list[dict[str, Any]] = []
     for unit in _headed_units(me, period):
-        waiting += _all(me, "/tasks", unit=unit, period=period, status="submitted")
+        for status in ("submitted", "proposed"):
+            waiting += _all(me, "/tasks", unit=unit, period=period, status=status)
     return render(
         request,
         "tasks.html",
@@ -183,7 +187,8 @@ async def create_task(request: Request, me: Me) -> Response:
             draft = str(me.backend.post("tasks", "/tasks", body)["code"])
         if posted.get("only_save"):
             return RedirectResponse(f"/tasks?period={period}&ok=draft", status_code=303)
-        me.backend.post("tasks", f"/tasks/{draft}/assign")
+        move = _assign_or_propose(me, period, typed)
+        me.backend.post("tasks", f"/tasks/{draft}/{move}")
     except ApiError as exc:
         return _form_page(
             request,
@@ -194,4 +199,16 @@ async def create_task(request: Request, me: Me) -> Response:
             draft,
             api_failure(exc),
         )
-    return RedirectResponse(f"/tasks?period={period}&ok=created", status_code=303)
+    done = "created" if move == "assign" else "proposed"
+    return RedirectResponse(f"/tasks?period={period}&ok={done}", status_code=303)
+
+
+def _assign_or_propose(me: Viewer, period: str, typed: dict[str, str]) -> str:
+    """``assign`` when the viewer holds authority over the lead (``000 §V.2``: "giao" is an
+    act of authority — the head of the lead's unit, the chain above, the deputy in charge of
+    the field, the head's delegate; :func:`services.common.authorizer.authorities_over`), else
+    ``propose``: the task waits for such a person to accept it. The tasks API decides either
+    way; this only picks the step a user would expect."""
+    lead = typed.get("lead_person") or None
+    over = authorities_over(me.relation(period), lead, typed.get("lead_unit") or None)
+    return "assign" if me.person in over else "propose"

@@ -76,7 +76,10 @@ class Writers:
             evidence = f"w{index}-{n}"
             phase = self.phase
             answer = self.client.post(
-                URL, headers=self.headers, json={"value": str(n), "evidence": evidence}
+                # within the key result's bound (10 × its target of 100, issue 15)
+                URL,
+                headers=self.headers,
+                json={"value": str(n % 1000), "evidence": evidence},
             )
             with self._lock:
                 self.answers[(phase, answer.status_code)] += 1

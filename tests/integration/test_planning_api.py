@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from services.common.auth import issue_token
+from services.common.authorizer import authorities_over
 from services.common.db import engine_for, transaction
 from services.planning.api import create_app
 from services.planning.models import outbox
@@ -148,6 +150,7 @@ def test_plan_submit_approve_return_and_nobody_approves_their_own(client: TestCl
 
 
 def test_progress_is_logged_and_evidence_enforced(client: TestClient) -> None:
+    _at(client, "2026-06-15")  # PA-2026 is open until 5 January 2027
     member = auth("mini", "P01")  # head of PA, owner unit of PA-2026
     url = "/tenants/mini/key-results/PA-O1-KR1/progress"
     missing = client.post(url, headers=member, json={"value": "93"})
@@ -173,11 +176,15 @@ def test_progress_is_logged_and_evidence_enforced(client: TestClient) -> None:
 
 
 def test_ingestion_is_idempotent_and_limited_to_its_system(client: TestClient) -> None:
+    _at(client, "2026-06-15")
     dvc = auth("mini", "system:dvc", "system")
     body = {"records": [{"external_id": "DVC-1", "key_result": "T-O1-KR2", "value": "3.5"}]}
     first = client.post("/tenants/mini/ingest/dvc", headers=dvc, json=body).json()
     second = client.post("/tenants/mini/ingest/dvc", headers=dvc, json=body).json()
     assert (first, second) == ({"accepted": 1, "duplicates": 0}, {"accepted": 0, "duplicates": 1})
+    absurd = {"records": [{"external_id": "DVC-9", "key_result": "T-O1-KR2", "value": "1e12"}]}
+    refused = client.post("/tenants/mini/ingest/dvc", headers=dvc, json=absurd)
+    assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["body", "value"]
     wrong_kr = {"records": [{"external_id": "DVC-2", "key_result": "T-O1-KR1", "value": "7"}]}
     assert client.post("/tenants/mini/ingest/dvc", headers=dvc, json=wrong_kr).status_code == 403
     other = auth("mini", "system:other", "system")
@@ -362,3 +369,178 @@ def test_plans_are_created_and_amended_through_the_api(client: TestClient) -> No
         ).status_code
         == 409
     )
+
+
+# --- issue 15: progress only by those the plan names, in range, on an open period ----------
+
+
+def _at(client: TestClient, day: str) -> None:
+    """Set the planning API's clock (``services.planning.api.today``) to ``day``."""
+    from services.planning import api
+
+    client.app.dependency_overrides[api.today] = lambda: date.fromisoformat(day)
+
+
+def test_progress_only_by_those_the_plan_names_within_range_and_period(
+    client: TestClient,
+) -> None:
+    url = "/tenants/hanoi/key-results/PL-VP-M05-O1-KR1/progress"  # PL-VP's May plan, approved
+    _at(client, "2026-06-01")
+    staff = auth("hanoi", "P021")  # a member of PL-VP: the plan does not name him
+    refused = client.post(url, headers=staff, json={"value": "1e12", "evidence": "x"})
+    assert refused.status_code == 403
+    assert "only the plan's owner" in refused.json()["detail"]["reasons"][0]
+    assert client.post(url, headers=auth("hanoi", "QT-HN"), json={"value": "1"}).status_code == 403
+    head, superior = auth("hanoi", "P019"), auth("hanoi", "P003")  # head; Chủ tịch UBND above
+    for value, field in (("1e12", "value"), ("-1", "value"), ("30.000001", "value")):
+        bad = client.post(url, headers=head, json={"value": value, "evidence": "BC"})
+        assert bad.status_code == 422, (value, bad.text)
+        assert bad.json()["detail"][0]["loc"] == ["body", field]
+    assert client.post(url, headers=head, json={"value": "Infinity"}).status_code == 422
+    ok = client.post(url, headers=head, json={"value": "30", "evidence": "BC 15/BC-VP"})
+    assert ok.status_code == 201, ok.text  # 10 × the scale (fail threshold 3)
+    assert (
+        client.post(url, headers=superior, json={"value": "1.2", "evidence": "BC"}).status_code
+        == 201
+    )
+    _at(client, "2026-06-05")  # the publication day of June: still open
+    assert (
+        client.post(url, headers=head, json={"value": "1.1", "evidence": "BC"}).status_code == 201
+    )
+    _at(client, "2026-06-06")
+    closed = client.post(url, headers=head, json={"value": "1.0", "evidence": "BC"})
+    assert closed.status_code == 409
+    assert closed.json()["detail"][0]["loc"] == ["body", "period"]
+    log = client.get(url, headers=staff).json()
+    assert [Decimal(e["new_value"]) for e in log] == [Decimal(30), Decimal("1.2"), Decimal("1.1")]
+
+
+def test_policy_data_names_deputies_fields_positions_and_delegations(client: TestClient) -> None:
+    h = auth("hanoi", "P021")
+    url = "/tenants/hanoi/evaluators/policy-data"
+    june = client.get(url, params={"as_of": "2026-06-15"}, headers=h).json()
+    assert june["in_charge_of"]["P020"] == ["VP-VT", "VP-KT"]
+    assert june["in_charge_of"]["P006"] == ["PL-KTHTDT", "PL-PVHCC"]
+    assert june["positions_of"]["P022"] == ["VP-VT"]
+    assert june["delegations"] == {}
+    assert june["decider_of"]["P054"] == "P049"  # 001 §II.3.a, the MTTQ Chairman
+    july = client.get(url, params={"as_of": "2026-07-20"}, headers=h).json()
+    assert july["delegations"] == {"PL-VHXH": ["P027"]}  # the tenant file's delegation
+    assert authorities_over(july, "P030", "PL-VHXH")[:2] == ["P026", "P003"]
+    assert "P027" in authorities_over(july, "P030", "PL-VHXH")  # the delegate
+    assert "P027" not in authorities_over(june, "P030", "PL-VHXH")  # VHXH-VH: not his field
+    assert "P027" in authorities_over(june, "P028", "PL-VHXH")  # VHXH-LD: his field
+
+
+def test_delegations_recorded_listed_and_ended(client: TestClient) -> None:
+    _at(client, "2026-08-10")
+    head, deputy, admin = auth("hanoi", "P031"), auth("hanoi", "P032"), auth("hanoi", "QT-HN")
+    url = "/tenants/hanoi/delegations"
+    body = {
+        "unit": "PL-KTHTDT",
+        "delegate": "P034",
+        "start": "2026-08-17",
+        "end": "2026-08-28",
+        "basis": "Trưởng phòng nghỉ phép năm (Quyết định 20/QĐ-UBND)",
+    }
+    refused = client.post(url, headers=deputy, json=body)
+    assert refused.status_code == 403
+    assert "only the unit's head" in refused.json()["detail"]["reasons"][0]
+    for change, field in (
+        ({"end": "2026-08-01"}, "end"),
+        ({"delegate": "P999"}, "delegate"),
+        ({"delegate": "P031"}, "delegate"),
+        ({"basis": "   "}, "basis"),
+    ):
+        bad = client.post(url, headers=head, json={**body, **change})
+        assert bad.status_code == 422, (change, bad.text)
+        assert bad.json()["detail"][0]["loc"][-1] == field
+    far = client.post(url, headers=head, json={**body, "end": "9999-12-31"})
+    assert far.status_code == 422 and far.json()["detail"][0]["loc"] == ["body", "end"]
+    created = client.post(url, headers=head, json=body)
+    assert created.status_code == 201, created.text
+    row = created.json()
+    assert (row["delegated_by"], row["recorded_by"], row["ended_on"]) == ("P031", "P031", None)
+    assert client.post(url, headers=head, json=body).status_code == 409  # overlaps
+    by_admin = client.post(
+        url,
+        headers=admin,
+        json={**body, "delegate": "P033", "start": "2026-09-01", "end": "2026-09-02"},
+    )
+    assert by_admin.status_code == 201 and by_admin.json()["recorded_by"] == "QT-HN"
+    listed = client.get(url, params={"unit": "PL-KTHTDT"}, headers=deputy).json()
+    assert [d["delegate"] for d in listed["items"]] == ["P033", "P034"] and listed["total"] == 2
+    assert client.get(url, params={"unit": "PL-VHXH"}, headers=deputy).json()["total"] == 1
+    data = "/tenants/hanoi/evaluators/policy-data"
+    during = client.get(data, params={"as_of": "2026-08-20"}, headers=deputy).json()
+    assert during["delegations"] == {"PL-KTHTDT": ["P034"]}
+
+    end = f"{url}/{row['id']}/end"
+    assert client.post(end, headers=deputy, json={}).status_code == 403
+    assert client.post(end, headers=head, json={"on": "2026-08-01"}).status_code == 422  # past
+    assert client.post(end, headers=head, json={"on": "2026-08-29"}).status_code == 422  # later
+    ended = client.post(end, headers=head, json={"on": "2026-08-20", "reason": "Đi làm sớm"})
+    assert ended.status_code == 200, ended.text
+    assert (ended.json()["ended_on"], ended.json()["ended_by"]) == ("2026-08-20", "P031")
+    assert client.post(end, headers=admin, json={}).status_code == 409  # already ended
+    after = client.get(data, params={"as_of": "2026-08-21"}, headers=deputy).json()
+    assert after["delegations"] == {}
+    again = {**body, "start": "2026-08-21", "basis": "Trưởng phòng nghỉ tiếp"}
+    assert client.post(url, headers=head, json=again).status_code == 201  # after the early end
+    assert client.post(url, headers=head, json={**again, "start": "2026-08-20"}).status_code == 409
+    assert client.post(f"{url}/99999/end", headers=head, json={}).status_code == 404
+    with transaction(engine_for("hanoi", "planning")) as s:
+        events = [
+            json.loads(b)["type"]
+            for b in s.execute(select(outbox.c.body).order_by(outbox.c.seq)).scalars()
+        ]
+    assert events.count("vn.woms.planning.delegation.created.v1") == 4  # tenant file + 3
+    assert events.count("vn.woms.planning.delegation.ended.v1") == 1
+
+
+def test_the_documents_planning_builds_match_its_input_schema(env: str) -> None:
+    """Every resource planning builds (service.plan_resource / owner_resource /
+    delegation_resource / end_resource, the ingest system, reads) fits
+    ``policies/woms/planning/input.schema.json``; a document outside it is refused."""
+    from services.common.auth import Principal
+    from services.common.authorizer import Authorizer, PolicyInputInvalid, check_input
+    from services.common.policy import PolicyEngine
+    from services.planning import repository as planning_repo
+    from services.planning import service as planning_service
+    from services.planning.models import Delegation, KeyResult, Plan
+
+    engine = PolicyEngine()
+    asker = Authorizer(
+        "planning", "hanoi", Principal("hanoi", "P019", frozenset({"staff"})), lambda: engine
+    )
+    with transaction(engine_for("hanoi", "planning")) as s:
+        plans = planning_repo.all_rows(s, Plan)
+        kr = planning_repo.all_rows(s, KeyResult)[0]
+        (delegation,) = planning_repo.all_rows(s, Delegation)
+        documents = [
+            *(asker.document("plan.edit", planning_service.plan_resource(s, p)) for p in plans),
+            asker.document("progress.record", planning_service.plan_resource(s, kr.objective.plan)),
+            asker.document("progress.ingest", {"system": "dvc"}),
+            asker.document(
+                "delegation.create",
+                planning_service.delegation_resource(s, "PL-VP", date(2026, 6, 1)),
+            ),
+            asker.document(
+                "delegation.create", planning_service.delegation_resource(s, "HN", date(2026, 6, 1))
+            ),
+            asker.document(
+                "delegation.end", planning_service.end_resource(s, delegation, date(2026, 7, 20))
+            ),
+            asker.document("unit.read"),
+        ]
+        owners = {d["resource"]["owner_person"] for d in documents[: len(plans)]}
+    assert len(plans) >= 4 and None in owners and len(owners) > 1  # unit and personal plans
+    for document in documents:
+        check_input("planning", document)
+    for bad in (
+        {**documents[0], "action": "plan.delete"},
+        {**documents[0], "resource": {**documents[0]["resource"], "extra": 1}},
+        {**documents[-2], "resource": {"unit": "PL-VP"}},  # no unit_head
+    ):
+        with pytest.raises(PolicyInputInvalid):
+            check_input("planning", bad)

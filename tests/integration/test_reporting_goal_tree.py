@@ -292,7 +292,14 @@ def test_progress_push_down_and_submit_flow_through_the_events(stack: Stack) -> 
     with transaction(engine_for("hanoi", "planning")) as s:
         # P024-M05-O2 serves PL-O4-KR1, which has no value: its progress now comes from below
         planning.record_progress(
-            s, "hanoi", "P024-M05-O2-KR1", Decimal(3), actor="P024", evidence="BC", at=at
+            s,
+            "hanoi",
+            "P024-M05-O2-KR1",
+            Decimal(3),
+            actor="P024",
+            evidence="BC",
+            at=at,
+            today=at.date(),  # May's plan closes on 5 June (issue 15)
         )
         # the ward pushes PL-O1-KR2 (no value) down to the People's Committee: a draft plan
         planning.push_down(s, "hanoi", "PL-O1-KR2", ["PL-UBND"], "mandatory", "P003")
@@ -408,6 +415,7 @@ def test_early_warnings_from_the_read_models(stack: Stack) -> None:
                 actor="P019",
                 evidence="Báo cáo",
                 at=datetime(2026, 5, day, 8, tzinfo=UTC),
+                today=date(2026, 5, day),  # May's plan closes on 5 June (issue 15)
             )
     today = date(2026, 5, 27)
     outcomes = stack.feed(_task_events(today))

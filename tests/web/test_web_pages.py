@@ -195,6 +195,46 @@ def test_dashboard_tasks_reports_in_the_browser(
         assert approved["status"] == "approved"
         page.get_by_role("button", name="Đăng xuất").click()
 
+        # --- a staff member proposes a task for themselves; only the head gives it ("giao" is
+        # an act of authority, 000 §V.2): it counts once accepted --------------------------------
+        log_in(page, base, "P022")
+        page.get_by_role("link", name="Công việc", exact=True).first.click()
+        page.get_by_role("link", name="+ Giao việc").click()
+        page.fill("#name", "Đề xuất số hóa hồ sơ lưu trữ")
+        page.select_option("#lead_person", "P022")
+        page.fill("#basis", "Kế hoạch 45/KH-UBND")
+        page.fill("#start_date", "2026-06-15")
+        page.fill("#due_date", "2026-06-26")
+        page.fill("#output_product", "Danh mục hồ sơ đã số hóa")
+        page.fill("#quality_criteria", "Đầy đủ, đúng quy định lưu trữ")
+        page.select_option("#catalog_item", "VP-BC-01")
+        page.fill("#quantity", "1")
+        page.get_by_role("button", name="Giao việc").click()
+        expect(page.locator(".alert.ok")).to_contain_text("Đã gửi đề xuất")
+        with httpx.Client(base_url=stack.tasks, timeout=30) as api:
+            mine = api.get(
+                f"/tenants/{TENANT}/tasks",
+                params={"person": "P022", "period": PERIOD, "status": "proposed"},
+                headers=auth("P022"),
+            ).json()["items"]
+        assert [t["name"] for t in mine] == ["Đề xuất số hóa hồ sơ lưu trữ"]
+        proposal = mine[0]["code"]
+        page.get_by_role("button", name="Đăng xuất").click()
+        log_in(page, base, HEAD)
+        page.get_by_role("link", name="Công việc", exact=True).first.click()
+        waiting = page.locator(f'tr[data-task="{proposal}"]')
+        expect(waiting).to_contain_text("Đề xuất, chờ giao")
+        waiting.get_by_role("button", name="Chấp nhận giao").click()
+        expect(page.locator(".alert.ok")).to_contain_text("Đã chấp nhận đề xuất")
+        with httpx.Client(base_url=stack.tasks, timeout=30) as api:
+            given = api.get(f"/tenants/{TENANT}/tasks/{proposal}", headers=auth(HEAD)).json()
+        assert (given["status"], given["assigner"], given["proposed_by"]) == (
+            "assigned",
+            HEAD,
+            "P022",
+        )
+        page.get_by_role("button", name="Đăng xuất").click()
+
         # --- a central body compares the units -----------------------------------------------
         log_in(page, base, "BTC-TW")  # granted central in hanoi's tenant file
         page.get_by_role("link", name="So sánh đơn vị").click()

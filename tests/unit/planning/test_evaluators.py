@@ -224,7 +224,9 @@ def test_decider_of() -> None:
     assert who("CVP") == ("CT", None)  # head of an office: his evaluator decides
     assert who("BT") == (None, BTV_TU)
     assert who("PBT") == (None, TT_TU)  # external override evaluates and grades
-    assert who("PCTPN") == ("CTPN", None)  # evaluated by the MTTQ Chairman, head decides
+    # 001 §II.3.a "Chủ tịch Ủy ban MTTQ đánh giá, xếp loại … Cấp phó các tổ chức chính trị -
+    # xã hội": reviewed and decided by the MTTQ Chairman, not by the mass organisation's head
+    assert who("PCTPN") == ("CTMT", None)
     assert who("CT", "DU") == ("BT", None)
     assert who("CT") == (None, BTV_DU_UBND)
     assert decider_of("NOBODY", edges) is None
@@ -242,6 +244,9 @@ def test_policy_data_shape() -> None:
         "decider_of",
         "decider_external",
         "unresolved",
+        "in_charge_of",
+        "positions_of",
+        "delegations",
     }
     assert data["evaluator_of"]["NV"] == ["CVP"]
     assert data["evaluator_of"]["BT"] == []
@@ -261,6 +266,32 @@ def test_policy_data_shape() -> None:
     }
     assert data["unit_members"]["DU"] == ["BT", "PBT", "CT"]
     assert data["external"] == {"BT": BTV_TU, "PBT": TT_TU, "CT": BTV_DU_UBND}
-    assert data["decider_of"]["PCTPN"] == "CTPN"
+    assert data["decider_of"]["PCTPN"] == "CTMT"
     assert data["decider_external"]["PBT"] == TT_TU
     assert data["unresolved"] == []
+
+
+def test_decider_is_the_evaluator_when_the_evaluator_is_not_the_unit_head() -> None:
+    """An override giving a staff member's review to someone other than the unit head gives
+    him the decision too (the decider is never below the reviewer)."""
+    override = EvaluatorOverride("NV", evaluator="CT", reason="Chủ tịch trực tiếp giao việc")
+    edges = derive_evaluator_edges(UNITS, MEMBERSHIPS, (*OVERRIDES, override), as_of=MARCH)
+    decided = decider_of("NV", edges)
+    assert decided is not None and decided.decider_person == "CT"
+    assert decider_of("GV", edges).decider_person == "HT"  # type: ignore[union-attr]
+
+
+def test_fields_and_positions_reach_the_policy_data() -> None:
+    memberships = (
+        *MEMBERSHIPS,
+        UnitMembership("PCVP", "UBND-VP", Role.DEPUTY, Y, in_charge_of=("VT", "KT")),
+        UnitMembership("VT1", "UBND-VP", Role.STAFF, Y, position="VT"),
+        UnitMembership("OLD", "UBND-VP", Role.DEPUTY, Y, date(2026, 2, 1), in_charge_of=("VT",)),
+    )
+    edges = derive_evaluator_edges(UNITS, memberships, OVERRIDES, as_of=MARCH)
+    data = as_policy_data(edges, {"UBND-VP": ["NV", "NV"]})
+    assert data["in_charge_of"] == {"PCVP": ["VT", "KT"]}  # OLD's post ended in February
+    assert data["positions_of"] == {"VT1": ["VT"]}
+    assert data["delegations"] == {"UBND-VP": ["NV"]}
+    with pytest.raises(ValueError, match="only a deputy"):
+        UnitMembership("NV", "UBND-VP", Role.STAFF, Y, in_charge_of=("VT",))
