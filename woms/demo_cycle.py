@@ -9,13 +9,18 @@ With the tenant's compressed calendar (``calendar.seconds_per_day``) the deadlin
 * :data:`ON_TIME` self-assess and are reviewed by their evaluator before the deadlines;
   outside the Văn phòng their decider decides at once;
 * the Văn phòng HĐND và UBND (PL-VP) is decided as a unit by its head P019
-  (``POST /units/PL-VP/decision/{period}``) once every month of it is ready — after the
-  self-assessments of the idle P020 and P024 fell back to the system score — with the
-  excellence quota (A ≤ 20 %, ``001 §II.2.5``): the lowest A becomes B;
+  (``POST /units/PL-VP/decision/{period}``) once every month of it is ready — reviewed, or
+  past its review deadline: the idle P020 and P024's self-assessments fell back to the system
+  score and their reviews escalated — with the excellence quota (A ≤ 20 %, ``001 §II.2.5``):
+  the lowest A becomes B. Nobody reviewed the idle members, so P019 enters their
+  general-criteria points (:data:`AUTHORITY_GENERAL`; the manager's points count, never a
+  default, ``001 §II.1``);
 * P022, whose A the quota turned into B, appeals once published; the level above the
   decider (P003) upholds the result;
 * everyone else does nothing: the self-assessment falls back to the system score, the review
-  and then the decision escalate; once the decision escalated, the decider decides late.
+  and then the decision escalate; once the decision escalated, the decider decides late,
+  entering the general-criteria points of the month nobody reviewed
+  (:data:`AUTHORITY_GENERAL`).
 
 P001–P003 are decided by city bodies outside the tenant (``relation.decider_external``), each
 through the API with the account the tenant file grants ``external_body`` for that body
@@ -44,10 +49,27 @@ ON_TIME: dict[str, tuple[int, int]] = {
     "P027": (30, 29),
     "P032": (25, 27),
 }
+#: General-criteria points (0–30) an authority enters when deciding a month nobody reviewed
+#: (``001 §II.1``: the manager's points count; the decision needs them, issue 15).
+AUTHORITY_GENERAL = 26
 UNIT = "PL-VP"
 UNIT_HEAD = "P019"
 APPELLANT = "P022"
-READY = ("self_assessed", "reviewed", "decided")
+#: Flags of a month whose review deadline passed (the cycle escalated the review).
+REVIEW_PASSED = ("review_escalated", "review_missed")
+
+
+def ready_for_unit(row: dict[str, Any]) -> bool:
+    """Whether a month may be decided with its unit: reviewed, or self-assessed (maybe by the
+    fallback) with its review deadline passed (``services.evaluation.unit_service``)."""
+    if row["status"] in ("reviewed", "decided"):
+        return True
+    return row["status"] == "self_assessed" and bool(set(REVIEW_PASSED) & set(row["flags"]))
+
+
+def general_body(row: dict[str, Any]) -> dict[str, Any]:
+    """The decision's body: the authority's general-criteria points when nobody reviewed."""
+    return {"general": AUTHORITY_GENERAL} if row.get("review_general") is None else {}
 
 
 @dataclass
@@ -150,18 +172,19 @@ class CyclePlayer:
 
     async def _unit_decision(self, http: httpx.AsyncClient, relation: dict[str, Any]) -> None:
         members = [p for p in relation["unit_members"][UNIT] if p != UNIT_HEAD]
-        await self._at(self.deadline_days[0])  # the idle members' self-assessment falls back
-        for person in members:
-            await self._until(http, person, lambda r: r["status"] in READY)
+        await self._at(self.deadline_days[1])  # the idle members' reviews escalate
+        rows = {p: await self._until(http, p, ready_for_unit) for p in members}
+        general = {p: AUTHORITY_GENERAL for p, row in rows.items() if general_body(row)}
         url = f"/tenants/{self.api.tenant}/units/{UNIT}/decision/{self.period}"
-        decision = await self._post(http, url, UNIT_HEAD, {})
+        decision = await self._post(http, url, UNIT_HEAD, {"general": general})
         self.outcome.unit_decision = decision
         self._unit_decided.set()
         demoted = ", ".join(f"{p} ({s})" for p, s in decision.get("demoted", {}).items())
         self.say(
             f"  {UNIT_HEAD} xếp loại đơn vị / decides {UNIT}: {len(decision['decided'])} người, "
             f"tỷ lệ A ≤ {decision['ratio']}; hạ loại theo tỷ lệ / demoted by the quota: "
-            f"{demoted or '—'}"
+            f"{demoted or '—'}; điểm tiêu chí chung do người xếp loại nhập / general points "
+            f"entered by the decider: {', '.join(sorted(general)) or '—'}"
         )
 
     async def _appeal(self, http: httpx.AsyncClient, relation: dict[str, Any]) -> None:
@@ -183,9 +206,9 @@ class CyclePlayer:
         admin = self.api.headers("admin", "tenant_admin")
         limit = asyncio.Semaphore(6)
 
-        async def decide(person: str) -> None:
+        async def decide(row: dict[str, Any]) -> None:
             async with limit:
-                await self._decide_late(http, person, relation)
+                await self._decide_late(http, row["person"], relation, general_body(row))
 
         await self._at(self.deadline_days[2])  # nobody escalates before the decision deadline
         while waiting:
@@ -202,25 +225,27 @@ class CyclePlayer:
                     raise DemoError(f"GET evaluations {unit}: {answer.status_code} {answer.text}")
                 for row in answer.json()["items"]:
                     if row["person"] in waiting and "decision_escalated" in row["flags"]:
-                        ready.append(row["person"])
-            waiting -= set(ready)
-            await asyncio.gather(*(decide(p) for p in sorted(set(ready))))
+                        ready.append(row)
+            waiting -= {row["person"] for row in ready}
+            await asyncio.gather(*(decide(row) for row in ready))
             if waiting:
                 await asyncio.sleep(max(1.0, float(self.spd)))
 
     async def _decide_late(
-        self, http: httpx.AsyncClient, person: str, relation: dict[str, Any]
+        self, http: httpx.AsyncClient, person: str, relation: dict[str, Any], body: dict[str, Any]
     ) -> None:
+        """The decider (or the account of the external body) decides, with ``body`` (the
+        general-criteria points when nobody reviewed)."""
         decider = relation["decider_of"].get(person)
         if decider is not None:
-            await self._post(http, self._month(person, "decision"), decider)
+            await self._post(http, self._month(person, "decision"), decider, body)
             self.outcome.decided_late.append(person)
             return
-        body = relation["decider_external"][person]
+        external = relation["decider_external"][person]
         accounts = {b: subject for subject, b in (relation.get("acting_for") or {}).items()}
-        if body not in accounts:
-            raise DemoError(f"no account acts for {body!r} (role_grants of the tenant file)")
-        await self._post(http, self._month(person, "decision"), accounts[body])
+        if external not in accounts:
+            raise DemoError(f"no account acts for {external!r} (role_grants of the tenant file)")
+        await self._post(http, self._month(person, "decision"), accounts[external], body)
         self.outcome.decided_for_bodies.append(person)
 
     # --- the run -------------------------------------------------------------------------

@@ -2,12 +2,23 @@
 (``001 §IV.1`` steps 2–5, ``001 §II.2.5``, DOMAIN.md §5–§7).
 
 Every endpoint is under ``/tenants/{tenant}`` and needs a bearer token of that tenant (another
-tenant's token gets 404). Access to a person's month is decided by the Rego package
-``woms.evaluation.authz`` with the evaluator relation of the period, read from the planning
-API (``sources``: :class:`~services.evaluation.clients.HttpSources`, app state, overridable;
-it also reads the tasks ledger and the units' plans); starting and following the tenant's
-month needs the role ``tenant_admin`` (``central`` may read the progress). Roles are the ones
-planning grants the caller (:mod:`services.common.roles`), never a person's token claim.
+tenant's token gets 404). Every access decision is the Rego package ``woms.evaluation.authz``,
+asked through the one authorizer (``ctx.authorize`` / ``ctx.allowed``,
+:class:`services.common.authorizer.Authorizer`, which owns the input document) on the resources
+of :mod:`services.evaluation.access` (a person's month, a unit's month, the tenant's month),
+with the evaluator relation of the period read from the planning API (``sources``:
+:class:`~services.evaluation.clients.HttpSources`, app state, overridable; it also reads the
+tasks ledger and the units' plans) — starting and following the tenant's month included
+(``cycle.start``, ``cycle.read``). Roles are the ones planning grants the caller
+(:mod:`services.common.roles`), never a person's token claim.
+
+Separation of duties (issue 15, ``001 §II.1–§IV.1``): the decision counts the manager's
+general-criteria points — the authority enters them for a month nobody reviewed, and may
+decide another grade than the proposed one only with a written reason; a unit is decided (and
+its quota applied) only once each of its months is reviewed or past its review deadline; the
+authority may choose who keeps A among the candidates, within the quota, with a reason; once
+published, the unit's list of names and grades is disclosed to its members
+(``GET /units/{unit}/results/{period}``).
 
 Besides a person's steps: the general-criteria form and its rows (``001 §II.1``), the records
 of ``001 §V.2``, late data from the tasks ledger (``DOMAIN.md §6``), the authority's decision
@@ -53,8 +64,8 @@ from services.common.exports.download import file_response
 from services.common.limits import install_limits
 from services.common.roles import GrantSource, HttpGrants
 from services.common.telemetry import instrument_app
-from services.common.web import Context, context_for, policies
-from services.evaluation import collective, schemas, service, signals, unit_service
+from services.common.web import Context, context_for
+from services.evaluation import access, collective, schemas, service, signals, unit_service
 from services.evaluation import repository as repo
 from services.evaluation.clients import HttpSources, SourceUnavailable, period_end
 from services.evaluation.cycle_settings import calendar_of
@@ -63,10 +74,6 @@ from services.evaluation.models import CollectiveEvaluation, Evaluation
 from services.evaluation.scoring import ScoringRules
 from services.evaluation.signals import CycleGateway, TemporalUnavailable
 from workflows.monthly_cycle.inputs import Appeal, AppealAnswer, StepDone, person_workflow_id
-
-ALLOW = "data.woms.evaluation.authz.allow"
-REASONS = "data.woms.evaluation.authz.reasons"
-ADMIN, CENTRAL = "tenant_admin", "central"
 
 Ctx = Annotated[Context, Depends(context_for(service.SERVICE))]
 Period = Annotated[
@@ -125,61 +132,6 @@ def _relation(src: RelationSource, tenant: str, period: str) -> dict[str, Any]:
         ) from exc
 
 
-def _resource(ev: Evaluation) -> dict[str, Any]:
-    return {"person": ev.person, "unit": ev.unit, "period": ev.period}
-
-
-def _document(
-    ctx: Context, action: str, resource: dict[str, Any], relation: dict[str, Any]
-) -> dict[str, Any]:
-    return {
-        "tenant": ctx.tenant,
-        "action": action,
-        "principal": _principal(ctx, relation),
-        "resource": resource,
-        "relation": relation,
-    }
-
-
-def _principal(ctx: Context, relation: dict[str, Any]) -> dict[str, Any]:
-    """The caller in the policy input; with role ``external_body`` (granted in planning),
-    ``body``: the body outside the tenant it acts for, from planning's grants
-    (``relation.acting_for``, ``001 §II.3``)."""
-    principal: dict[str, Any] = {
-        "tenant": ctx.principal.tenant,
-        "subject": ctx.principal.subject,
-        "roles": sorted(ctx.principal.roles),
-    }
-    body = (relation.get("acting_for") or {}).get(ctx.principal.subject)
-    if "external_body" in ctx.principal.roles and isinstance(body, str):
-        principal["body"] = body
-    return principal
-
-
-def _may(ctx: Context, action: str, resource: dict[str, Any], relation: dict[str, Any]) -> bool:
-    """Whether ``woms.evaluation.authz`` allows ``action`` on ``resource`` with ``relation``
-    (the period's evaluator relation travels in the input, see the policy)."""
-    return policies().evaluate(ALLOW, _document(ctx, action, resource, relation)) is True
-
-
-def _authorize(
-    ctx: Context, action: str, resource: dict[str, Any], relation: dict[str, Any]
-) -> None:
-    """403 with the policy's reasons unless ``action`` on ``resource`` is allowed."""
-    if not _may(ctx, action, resource, relation):
-        document = _document(ctx, action, resource, relation)
-        reasons = policies().evaluate(REASONS, document) or set()
-        raise HTTPException(403, {"action": action, "reasons": sorted(reasons)})
-
-
-def _require_role(ctx: Context, action: str, *roles: str) -> None:
-    """403 naming ``action`` unless the caller holds one of ``roles`` — the roles resolved
-    from planning's grants (``ctx.principal``, :func:`services.common.web.context_for`)."""
-    if not ctx.principal.roles & set(roles):
-        reason = "chỉ quản trị đơn vị thuê bao / only a tenant administrator"
-        raise HTTPException(403, {"action": action, "reasons": [reason]})
-
-
 def _audit_read(s: Session, ctx: Context, view: str, person: str, period: str) -> None:
     """Append the caller's read (``view``) of another person's month to the audit chain, in the
     request's transaction (issue 9); reading one's own month is not recorded."""
@@ -200,6 +152,15 @@ def _audit_unit_read(
         service.audit_change(
             s, ctx.tenant, "evaluation.read", "unit", subject, ctx.subject, None, after
         )
+
+
+def _unit_months(s: Session, unit: str, period: str) -> list[Evaluation]:
+    months = repo.evaluations_of_unit(s, unit, period)
+    if not months:
+        raise service.EvaluationError(
+            "unit", f"{unit} chưa có đánh giá kỳ {period} / has no months for {period}", 404
+        )
+    return months
 
 
 def _evaluation(s: Session, person: str, period: str) -> Evaluation:
@@ -227,7 +188,7 @@ def _step(
     repeated = False
     with ctx.session() as s:
         ev = _evaluation(s, person, period)
-        _authorize(ctx, action, _resource(ev), relation)
+        ctx.authorize(action, access.month_resource(ev), relation)
         if repeat is not None and repeat(ev):
             after, repeated = service.snapshot(ev), True
         else:
@@ -265,7 +226,7 @@ def list_evaluations(
         items = [
             schemas.EvaluationOut(**service.snapshot(ev))
             for ev in repo.evaluations_of_unit(s, unit, period)
-            if _may(ctx, "evaluation.read", _resource(ev), relation)
+            if ctx.allowed("evaluation.read", access.month_resource(ev), relation)
         ]
         _audit_unit_read(s, ctx, "list", unit, period, [i.person for i in items])
     return schemas.EvaluationListOut(unit=unit, period=period, items=items)
@@ -278,7 +239,7 @@ def get_evaluation(ctx: Ctx, src: Sources, person: Code, period: Period) -> sche
     relation = _relation(src, ctx.tenant, period)
     with ctx.session() as s:
         ev = _evaluation(s, person, period)
-        _authorize(ctx, "evaluation.read", _resource(ev), relation)
+        ctx.authorize("evaluation.read", access.month_resource(ev), relation)
         _audit_read(s, ctx, "evaluation", person, period)
         return schemas.EvaluationOut(**service.snapshot(ev))
 
@@ -291,7 +252,7 @@ def get_history(
     relation = _relation(src, ctx.tenant, period)
     with ctx.session() as s:
         ev = _evaluation(s, person, period)
-        _authorize(ctx, "evaluation.read", _resource(ev), relation)
+        ctx.authorize("evaluation.read", access.month_resource(ev), relation)
         _audit_read(s, ctx, "history", person, period)
         return [
             schemas.HistoryEntryOut(
@@ -386,9 +347,20 @@ def _rules(ctx: Context) -> ScoringRules:
 
 
 @router.post("/evaluations/{person}/{period}/decision", response_model=schemas.StepOut)
-def decide(ctx: Ctx, src: Sources, gw: Gateway, person: Code, period: Period) -> schemas.StepOut:
-    """Xếp loại / the authority's decision: score = general points + task result × 70, grade
-    (step 4, before the 28th)."""
+def decide(
+    ctx: Ctx,
+    src: Sources,
+    gw: Gateway,
+    person: Code,
+    period: Period,
+    body: schemas.DecisionIn | None = None,
+) -> schemas.StepOut:
+    """Xếp loại / the authority's decision: score = the manager's general points + task result
+    × 70, grade (step 4, before the 28th; :func:`services.evaluation.service.decide`). The body
+    (optional) carries the general-criteria points the authority enters for a month without
+    a review (``general`` or ``rows``; without them such a month is refused 409 ``general``)
+    and a ``grade`` other than the proposed one with its ``reason`` (422 ``reason``)."""
+    given = body or schemas.DecisionIn()
     return _step(
         ctx,
         src,
@@ -397,9 +369,19 @@ def decide(ctx: Ctx, src: Sources, gw: Gateway, person: Code, period: Period) ->
         period,
         "evaluation.decide",
         lambda s, relation: service.decide(
-            s, ctx.tenant, person, period, ctx.subject, rules=_rules(ctx)
+            s,
+            ctx.tenant,
+            person,
+            period,
+            ctx.subject,
+            rules=_rules(ctx),
+            general=given.general,
+            rows=given.rows,
+            relation=relation,
+            grade=given.grade,
+            reason=given.reason,
         ),
-        (signals.DECIDED, StepDone(actor=ctx.subject)),
+        (signals.DECIDED, StepDone(actor=ctx.subject, note=given.reason)),
     )
 
 
@@ -411,7 +393,7 @@ def publish(ctx: Ctx, src: Sources, person: Code, period: Period) -> schemas.Eva
     relation = _relation(src, ctx.tenant, period)
     with ctx.session() as s:
         ev = _evaluation(s, person, period)
-        _authorize(ctx, "evaluation.publish", _resource(ev), relation)
+        ctx.authorize("evaluation.publish", access.month_resource(ev), relation)
         after = service.publish(s, ctx.tenant, person, period, None, actor=ctx.subject)
     return schemas.EvaluationOut(**after)
 
@@ -487,7 +469,9 @@ def person_workflow(
     publication, appeal); 404 when no workflow exists for the month."""
     relation = _relation(src, ctx.tenant, period)
     with ctx.session() as s:
-        _authorize(ctx, "evaluation.read", _resource(_evaluation(s, person, period)), relation)
+        ctx.authorize(
+            "evaluation.read", access.month_resource(_evaluation(s, person, period)), relation
+        )
         _audit_read(s, ctx, "workflow", person, period)
     try:
         state = from_thread.run(gw.person_state, ctx.tenant, person, period)
@@ -521,7 +505,9 @@ def get_form(ctx: Ctx, src: Sources, person: Code, period: Period) -> schemas.Fo
     ``form`` when the tenant has no form in force."""
     relation = _relation(src, ctx.tenant, period)
     with ctx.session() as s:
-        _authorize(ctx, "evaluation.read", _resource(_evaluation(s, person, period)), relation)
+        ctx.authorize(
+            "evaluation.read", access.month_resource(_evaluation(s, person, period)), relation
+        )
         return schemas.FormOut(**service.form_for(s, person, period, relation))
 
 
@@ -535,7 +521,9 @@ def get_person_record(
     Mẫu số 03 file (:mod:`services.common.exports`)."""
     relation = _relation(src, ctx.tenant, period)
     with ctx.session() as s:
-        _authorize(ctx, "evaluation.read", _resource(_evaluation(s, person, period)), relation)
+        ctx.authorize(
+            "evaluation.read", access.month_resource(_evaluation(s, person, period)), relation
+        )
         name = _names(relation, [person])[person]
         record = service.person_record(s, person, period, relation, name)
         _audit_read(s, ctx, "record", person, period)
@@ -561,7 +549,7 @@ def get_unit_records(
     when it has them, else codes. ``format=xlsx|pdf`` answers one file: the summary list, or
     the commendation list with ``record=commendation``."""
     relation = _relation(src, ctx.tenant, period)
-    _authorize(ctx, "evaluation.publish", {"unit": unit, "period": period}, relation)
+    ctx.authorize("evaluation.publish", access.unit_resource(unit, period), relation)
     with ctx.session() as s:
         people = [ev.person for ev in repo.evaluations_of_unit(s, unit, period)]
         records = service.unit_records_of(s, unit, period, relation, _names(relation, people))
@@ -570,6 +558,25 @@ def get_unit_records(
         return schemas.UnitRecordsOut(unit=unit, period=period, **records)
     title = "Danh sách tổng hợp" if record == "summary" else "Danh sách đề nghị khen thưởng"
     return file_response(parse_record(records[record]), fmt, f"{title} {unit} {period}")
+
+
+@router.get("/units/{unit}/results/{period}", response_model=schemas.UnitListOut)
+def get_unit_list(ctx: Ctx, src: Sources, unit: Code, period: Period) -> schemas.UnitListOut:
+    """Công khai trong đơn vị / the unit's published list (``001 §IV.1`` step 5): each evaluated
+    person's name, score and grades — nothing of their forms. ``evaluation.unit_list``: the
+    unit's members, its head, tenant administrators and central bodies, once every evaluated
+    month of the unit is published (403 with the reason before); 404 no month in the unit."""
+    relation = _relation(src, ctx.tenant, period)
+    with ctx.session() as s:
+        months = _unit_months(s, unit, period)
+        ctx.authorize("evaluation.unit_list", access.unit_resource(unit, period, months), relation)
+        listed = [ev for ev in months if ev.status not in access.UNLISTED]
+        names = _names(relation, [ev.person for ev in listed])
+        items = [
+            schemas.UnitListLineOut(name=names[ev.person], **service.list_line(ev)) for ev in listed
+        ]
+        _audit_unit_read(s, ctx, "unit_list", unit, period, [ev.person for ev in listed])
+    return schemas.UnitListOut(unit=unit, period=period, items=items)
 
 
 @router.post("/evaluations/{person}/{period}/refresh", response_model=schemas.RefreshOut)
@@ -584,7 +591,9 @@ def refresh(ctx: Ctx, src: Sources, person: Code, period: Period) -> schemas.Ref
     service does not answer (nothing changed)."""
     relation = _relation(src, ctx.tenant, period)
     with ctx.session() as s:
-        _authorize(ctx, "evaluation.read", _resource(_evaluation(s, person, period)), relation)
+        ctx.authorize(
+            "evaluation.read", access.month_resource(_evaluation(s, person, period)), relation
+        )
     try:
         ledger = src.ledger_of(ctx.tenant, person, period)
     except SourceUnavailable as exc:
@@ -599,13 +608,6 @@ def refresh(ctx: Ctx, src: Sources, person: Code, period: Period) -> schemas.Ref
 
 
 # --- a head's factors d, đ, e (001 §III.3) --------------------------------------------------
-
-
-def _headed_unit(person: str, relation: dict[str, Any]) -> str | None:
-    for unit, head in sorted(relation.get("unit_heads", {}).items()):
-        if head == person:
-            return unit
-    return None
 
 
 def _month_objectives(
@@ -625,8 +627,10 @@ def _head_month(
 ) -> str:
     """Authorise ``evaluation.decide`` on ``person``'s month; the unit they head (409 when they
     head none: d, đ, e are a head's factors only, ``001 §III.3``)."""
-    _authorize(ctx, "evaluation.decide", _resource(_evaluation(s, person, period)), relation)
-    unit = _headed_unit(person, relation)
+    ctx.authorize(
+        "evaluation.decide", access.month_resource(_evaluation(s, person, period)), relation
+    )
+    unit = access.headed_unit(person, relation)
     if unit is None:
         raise service.EvaluationError(
             "person",
@@ -694,15 +698,31 @@ def confirm_leader_factors(
 
 
 @router.post("/units/{unit}/quota/{period}", response_model=schemas.QuotaOut)
-def apply_quota(ctx: Ctx, src: Sources, unit: Code, period: Period) -> schemas.QuotaOut:
+def apply_quota(
+    ctx: Ctx, src: Sources, unit: Code, period: Period, body: schemas.QuotaIn | None = None
+) -> schemas.QuotaOut:
     """Tỷ lệ xuất sắc / the unit's excellence quota on its decided evaluations (001 §II.2.5)
-    with the tenant's ``scoring.excellent_quota_ratio``; allowed to whoever may publish the
-    unit's results (its head, a tenant administrator)."""
+    with the tenant's ``scoring.excellent_quota_ratio``: the system's proposal by score, or
+    the authority's ``keep_a`` among the candidates with a ``reason``
+    (:func:`services.evaluation.unit_service.apply_quota`); allowed to whoever may publish the
+    unit's results (its head, a tenant administrator). 409 ``not_ready`` (with the list) while
+    a month of the unit is neither reviewed nor past its review deadline; 422 ``keep_a`` /
+    ``keep_a_reason``."""
     relation = _relation(src, ctx.tenant, period)
     ratio = _rules(ctx).excellent_quota_ratio
-    _authorize(ctx, "evaluation.publish", {"unit": unit, "period": period}, relation)
+    choice = body or schemas.QuotaIn()
+    ctx.authorize("evaluation.publish", access.unit_resource(unit, period), relation)
     with ctx.session() as s:
-        final = service.apply_quota(s, ctx.tenant, unit, period, ratio, actor=ctx.subject)
+        final = unit_service.apply_quota(
+            s,
+            ctx.tenant,
+            unit,
+            period,
+            ratio,
+            ctx.subject,
+            keep_a=choice.keep_a,
+            reason=choice.reason,
+        )
     return schemas.QuotaOut(unit=unit, period=period, ratio=_ratio_text(ratio), final_grades=final)
 
 
@@ -723,31 +743,33 @@ def decide_unit(
 ) -> schemas.UnitDecisionOut:
     """Xếp loại đơn vị / the authority decides the unit's month (``001 §IV.1`` step 4,
     :func:`services.evaluation.unit_service.decide_unit`): the months of the people whose
-    decision the caller may take (``evaluation.decide`` each; none → 403), each first taking
+    decision the caller may take (``evaluation.decide`` each; none → 403) — each reviewed or
+    past its review deadline (else 409 ``not_ready`` with the list), the general-criteria
+    points of those without a review entered in ``general`` (else 409 ``general`` with the
+    list); the quota proposes who keeps A by score, ``keep_a`` with ``keep_a_reason`` is the
+    authority's choice among the candidates within the quota (422 ``keep_a``) — each first taking
     the tasks ledger now (late data), heads with d, đ, e (đ proposed from their unit's plan of
     the month when planning has one), then the excellence quota across the unit and each
     group at ``ratio`` (above 0.2 only with a ``reason``, at most 0.25, ``001 §II.2.5``) with
     the tenant's scoring rules. After the commit each decided person's workflow gets
     ``decided`` (``workflows``: per person ``sent`` / ``not_running`` / ``pending``).
 
-    Errors: 404 no month in the unit; 422 ``ratio`` / ``reason`` / ``groups``; 503 tasks or
+    Errors: 404 no month in the unit; 409 ``not_ready`` / ``general``; 422 ``ratio`` /
+    ``reason`` / ``groups`` / ``general`` / ``keep_a`` / ``keep_a_reason``; 503 tasks or
     planning unreachable (nothing decided)."""
     relation = _relation(src, ctx.tenant, period)
     with ctx.session() as s:
-        months = repo.evaluations_of_unit(s, unit, period)
-        if not months:
-            raise service.EvaluationError(
-                "unit", f"{unit} chưa có đánh giá kỳ {period} / has no months for {period}", 404
-            )
-        mine = [
-            ev.person for ev in months if _may(ctx, "evaluation.decide", _resource(ev), relation)
-        ]
+        months = _unit_months(s, unit, period)
+        resources = [access.month_resource(ev) for ev in months]
+        mine = [r["person"] for r in resources if ctx.allowed("evaluation.decide", r, relation)]
         if not mine:
-            reasons: set[str] = set()
-            for ev in months:
-                doc = _document(ctx, "evaluation.decide", _resource(ev), relation)
-                reasons |= set(policies().evaluate(REASONS, doc) or set())
+            reasons = {
+                reason
+                for r in resources
+                for reason in ctx.authorizer.reasons("evaluation.decide", r, relation)
+            }
             raise HTTPException(403, {"action": "evaluation.decide", "reasons": sorted(reasons)})
+        unit_service.require_ready([ev for ev in months if ev.person in mine], unit, period)
     unit_service.quota_ratio(body.ratio, body.reason)  # 422 before reading other services
     try:
         ledgers = {p: src.ledger_of(ctx.tenant, p, period) for p in mine}
@@ -775,6 +797,9 @@ def decide_unit(
             only=mine,
             ledger_of=ledgers.__getitem__,
             rules=_rules(ctx),
+            general_of=body.general,
+            keep_a=body.keep_a,
+            keep_a_reason=body.keep_a_reason,
         )
     workflows = {
         person: from_thread.run(
@@ -828,7 +853,7 @@ def _unit_head_resource(
     month = _last_month(period)
     relation = _relation(src, ctx.tenant, month)
     head = relation.get("unit_heads", {}).get(unit)
-    return relation, {"person": head, "unit": unit, "period": month}, head
+    return relation, access.head_month_resource(head, unit, month), head
 
 
 @router.put("/units/{unit}/collective/{period}", response_model=schemas.CollectiveOut)
@@ -847,7 +872,7 @@ def record_collective(
         raise service.EvaluationError(
             "unit", f"{unit} không có người đứng đầu / has no head in {resource['period']}", 409
         )
-    _authorize(ctx, "evaluation.decide", resource, relation)
+    ctx.authorize("evaluation.decide", resource, relation)
     year, _, quarter = period.partition("-Q")
     kind, number = ("quarter", int(quarter)) if quarter else ("year", None)
     as_of = period_end(resource["period"])
@@ -888,9 +913,9 @@ def get_collective(
     may read the head's last month of the period or publish the unit's results; 404 when none
     is recorded."""
     relation, resource, _ = _unit_head_resource(src, ctx, unit, period)
-    unit_resource = {"unit": unit, "period": resource["period"]}
-    if not _may(ctx, "evaluation.read", resource, relation):
-        _authorize(ctx, "evaluation.publish", unit_resource, relation)
+    if not ctx.allowed("evaluation.read", resource, relation):
+        unit_month = access.unit_resource(unit, resource["period"])
+        ctx.authorize("evaluation.publish", unit_month, relation)
     with ctx.session() as s:
         row = repo.collective_evaluation(s, unit, period)
         if row is None:
@@ -912,8 +937,8 @@ def _time_zone(tenant: str) -> str | None:
 @router.post("/cycles/{period}", response_model=schemas.CycleRunOut)
 def start_cycle(ctx: Ctx, gw: Gateway, period: Period) -> schemas.CycleRunOut:
     """Bắt đầu kỳ / start the tenant's month (MonthlyCycleWorkflow) with its calendar; a second
-    call returns the same run. Tenant administrators only."""
-    _require_role(ctx, "cycle.start", ADMIN)
+    call returns the same run. ``cycle.start`` (Rego): tenant administrators only."""
+    ctx.authorize("cycle.start", access.cycle_resource(period))
     try:
         calendar = calendar_of(ctx.config, _time_zone(ctx.tenant))
     except ValueError as exc:
@@ -928,9 +953,9 @@ def start_cycle(ctx: Ctx, gw: Gateway, period: Period) -> schemas.CycleRunOut:
 @router.get("/cycles/{period}", response_model=schemas.CycleProgressOut)
 def cycle_progress(ctx: Ctx, gw: Gateway, period: Period) -> schemas.CycleProgressOut:
     """Tiến độ kỳ / the month's progress: evaluations by status (database) and the cycle
-    workflow's ``progress`` query (people, started, by step, late). Tenant administrators and
-    central bodies."""
-    _require_role(ctx, "cycle.read", ADMIN, CENTRAL)
+    workflow's ``progress`` query (people, started, by step, late). ``cycle.read`` (Rego):
+    tenant administrators and central bodies."""
+    ctx.authorize("cycle.read", access.cycle_resource(period))
     with ctx.session() as s:
         by_status = repo.counts_by_status(s, period)
     try:
@@ -944,6 +969,12 @@ def cycle_progress(ctx: Ctx, gw: Gateway, period: Period) -> schemas.CycleProgre
 
 
 # --- the application -----------------------------------------------------------------------
+
+
+def _writable(text: str) -> str:
+    """``text`` as UTF-8-encodable text: a lone surrogate a refusal may echo from the caller's
+    JSON (``"ab\\ud800cd"``) is shown escaped instead of failing the answer (a 500, issue 15)."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def create_app(
@@ -973,9 +1004,8 @@ def create_app(
 
     @app.exception_handler(service.EvaluationError)
     async def evaluation_error(_: Request, exc: service.EvaluationError) -> Response:
-        return JSONResponse(
-            status_code=exc.status, content={"field": exc.field, "reason": exc.reason}
-        )
+        content = {"field": _writable(exc.field), "reason": _writable(exc.reason)}
+        return JSONResponse(status_code=exc.status, content=content)
 
     from services.common.health import readiness_router  # GET /ready (infra/k8s probes)
 

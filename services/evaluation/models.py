@@ -64,6 +64,11 @@ class Evaluation(Base):
         leader_factors: a head's factors d, đ, e (``001 §III.3``), ``None`` for staff:
             ``{"proposed": {"d", "dd", "e": bool, "reasons": {...}}, "confirmed":
             {"dd", "e": bool, "by", "reason"} | None}`` (see ``services.evaluation.leaders``).
+        decision: the authority's decision (``001 §IV.1`` step 4), ``None`` before it:
+            ``{"by", "general_entered": bool, "proposed_grade", "grade", "reason"}`` —
+            ``general_entered`` when the authority entered the general-criteria points of a
+            month without a review, ``reason`` the written reason of a grade other than the
+            proposed one (``services.evaluation.service.decide``).
     """
 
     __tablename__ = "evaluations"
@@ -93,6 +98,7 @@ class Evaluation(Base):
     appeal_answer: Mapped[str | None] = mapped_column(Text)
     appeal_status: Mapped[str | None] = mapped_column(String(16))
     leader_factors: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    decision: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 

@@ -31,9 +31,9 @@ GeneralPoints = Annotated[Decimal, Field(ge=0, le=30, decimal_places=2, allow_in
 #: Points of one row of a general-criteria form (checked against the row's maximum by the
 #: service, ``001 §II.1``), at most two decimals.
 RowPoints = Annotated[Decimal, Field(ge=0, le=30, decimal_places=2, allow_inf_nan=False)]
-RowCode = Annotated[str, Field(min_length=1, max_length=64)]
+RowCode = Annotated[Text, Field(min_length=1, max_length=64)]
 Comment = Annotated[Text, Field(min_length=1, max_length=4000)]  # NFC, no control chars
-Code = Annotated[str, Field(min_length=1, max_length=64)]
+Code = Annotated[Text, Field(min_length=1, max_length=64)]  # NFC, no control chars/surrogates
 Grade = Literal["A", "B", "C", "D"]
 
 #: How the step's signal to the person's workflow went (see :mod:`services.evaluation.signals`).
@@ -73,6 +73,28 @@ class ReviewIn(_GeneralIn):
     """Nhận xét / the direct manager's general-criteria points and comment (step 3)."""
 
     comment: Comment | None = None
+
+
+class DecisionIn(_In):
+    """Xếp loại / the authority's decision on a person's month (``001 §IV.1`` step 4).
+
+    ``general`` or ``rows``: the general-criteria points the authority enters for a month
+    without a review (``001 §II.1``: the manager's score counts; refused with 409 when the
+    reviewer's points stand, required — 409 ``general`` — when there are none). ``grade``:
+    a grade other than the proposed one, only with a written ``reason`` (422 ``reason``)."""
+
+    general: GeneralPoints | None = None
+    rows: dict[RowCode, RowPoints] | None = None
+    grade: Grade | None = None
+    reason: Comment | None = None
+
+    @model_validator(mode="after")
+    def _general_or_rows(self) -> DecisionIn:
+        if self.general is not None and self.rows is not None:
+            raise ValueError(
+                "rows: chỉ nhập tổng điểm hoặc điểm từng tiêu chí / give general or rows, not both"
+            )
+        return self
 
 
 class AppealIn(_In):
@@ -129,6 +151,9 @@ class EvaluationOut(BaseModel):
     #: A head's d, đ, e (``001 §III.3``): ``proposed``, ``confirmed``, subordinates, conflict
     #: reports; absent for staff.
     leader_factors: dict[str, Any] | None = None
+    #: The authority's decision: ``{"by", "general_entered", "proposed_grade", "grade",
+    #: "reason"}``; absent before it.
+    decision: dict[str, Any] | None = None
 
     @model_serializer(mode="wrap")
     def _without_absent(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
@@ -144,7 +169,7 @@ class EvaluationOut(BaseModel):
 
 
 #: Parts of :class:`EvaluationOut` shown only when present.
-OPTIONAL_PARTS = ("self_rows", "review_rows", "leader_factors")
+OPTIONAL_PARTS = ("self_rows", "review_rows", "leader_factors", "decision")
 
 
 class StepOut(BaseModel):
@@ -275,6 +300,22 @@ class UnitDecisionIn(_In):
     reason: Comment | None = None
     groups: dict[Code, list[Code]] | None = None
     conflict_reports: dict[Code, list[Comment]] | None = None
+    #: person → general-criteria points (0–30) the authority enters for a month without a
+    #: review (``001 §II.1``); required for each such month (409 ``general`` lists them).
+    general: dict[Code, GeneralPoints] | None = None
+    #: Who keeps A, when the authority chooses differently from the system's proposal
+    #: (``001 §II.2.5``): candidates only, within the quota, with ``keep_a_reason``.
+    keep_a: list[Code] | None = Field(default=None, max_length=500)
+    keep_a_reason: Comment | None = None
+
+
+class QuotaIn(_In):
+    """The authority's choice of who keeps A (``001 §II.2.5``: "hệ thống đề xuất, cấp có thẩm
+    quyền quyết định"): ``keep_a`` among the candidates (months graded A), within the quota,
+    with a ``reason``; absent: the system's proposal (by score)."""
+
+    keep_a: list[Code] | None = Field(default=None, max_length=500)
+    reason: Comment | None = None
 
 
 class UnitDecisionOut(BaseModel):
@@ -290,7 +331,32 @@ class UnitDecisionOut(BaseModel):
     not_ready: list[str]
     final: dict[str, str]
     demoted: dict[str, str]
+    #: Who the system proposed to keep A (by score, ``001 §II.2.5``); ``keep_a`` and
+    #: ``keep_a_reason``: the authority's choice when it differs (``None`` otherwise).
+    proposed_a: list[str] = Field(default_factory=list)
+    keep_a: list[str] | None = None
+    keep_a_reason: str | None = None
     workflows: dict[str, Delivery]
+
+
+class UnitListLineOut(BaseModel):
+    """One line of a unit's published list: the person, their name, score and grades."""
+
+    person: str
+    name: str
+    score: str | None
+    grade: str | None
+    final_grade: str | None
+
+
+class UnitListOut(BaseModel):
+    """Công khai trong đơn vị / the unit's published list of results (``001 §IV.1`` step 5):
+    names, scores and grades only — a form's details stay with the person and their
+    authorities (``evaluation.read``)."""
+
+    unit: str
+    period: str
+    items: list[UnitListLineOut]
 
 
 class LeaderFactorsIn(_In):

@@ -24,11 +24,14 @@ Scoring choices (documented here, see ``services.evaluation.scoring``):
   until the decision; after publication the result changes only via appeal.
 * The *suggestion* computed at opening uses the general criteria at their maximum (30) as a
   placeholder, since the manager's general points (``001 §II.1``) are not known yet.
-* At decision the general points are the manager's (``review_general``); when the review is
-  missing, the person's own (``self_general``, flag ``general_from_self_assessment``); when
-  both are missing, 30 (flag ``general_defaulted``).
-* ``final_grade`` is set to the grade at decision; :func:`apply_quota` then lowers the unit's
-  excess A grades to B (``001 §II.2.5``).
+* At decision the general points are the manager's (``review_general``, ``001 §II.1``). A
+  month without a review cannot be decided until the authority enters them (:func:`decide`,
+  flag ``general_by_authority``); neither the person's own points nor the maximum stand in
+  (issue 15). When its decision escalates such a month is flagged ``general_missing``
+  (:func:`escalate`).
+* ``final_grade`` is set to the grade at decision; the unit's quota
+  (:func:`services.evaluation.unit_service.apply_quota`, ``decide_unit``) then lowers the
+  unit's excess A grades to B (``001 §II.2.5``).
 """
 
 from __future__ import annotations
@@ -61,7 +64,6 @@ from services.evaluation.scoring import (
     TaskRecord,
     score_month,
 )
-from services.evaluation.scoring import apply_quota as quota_of
 
 SERVICE = "evaluation"
 SYSTEM = "system:evaluation"
@@ -125,15 +127,29 @@ def _json(value: Any) -> Any:
 
 def snapshot(ev: Evaluation) -> dict[str, Any]:
     """The evaluation as JSON-ready data (decimals as text); a head's month adds its
-    ``leader_factors`` (``001 §III.3``), general points given by rows add ``self_rows`` /
-    ``review_rows`` (``001 §II.1``, :func:`general_points`)."""
+    ``leader_factors`` (``001 §III.3``), a decided month its ``decision`` (who, general points
+    entered by the authority, proposed and decided grade, reason), general points given by
+    rows add ``self_rows`` / ``review_rows`` (``001 §II.1``, :func:`general_points`)."""
     data = {name: _json(getattr(ev, name)) for name in SNAPSHOT_FIELDS}
     if ev.leader_factors is not None:
         data["leader_factors"] = ev.leader_factors
+    if ev.decision is not None:  # the authority's decision (issue 15, :func:`decide`)
+        data["decision"] = ev.decision
     for name in ("self_rows", "review_rows"):  # general points given row by row (forms.py)
         if getattr(ev, name) is not None:
             data[name] = getattr(ev, name)
     return data
+
+
+def list_line(ev: Evaluation) -> dict[str, Any]:
+    """A month's line of its unit's published list (``001 §IV.1`` step 5): ``{"person",
+    "score", "grade", "final_grade"}`` (score as decimal text) — nothing of the form."""
+    return {
+        "person": ev.person,
+        "score": _json(ev.score),
+        "grade": ev.grade,
+        "final_grade": ev.final_grade,
+    }
 
 
 def _records(ledger: list[dict[str, Any]]) -> list[TaskRecord]:
@@ -384,6 +400,24 @@ def review(
     return _once(session, idempotency_key, "review", run)
 
 
+#: Flag of a month whose general-criteria points the authority entered (no review).
+GENERAL_BY_AUTHORITY = "general_by_authority"
+#: Flag of a month without the manager's general-criteria points when its decision escalates.
+GENERAL_MISSING = "general_missing"
+#: Flag of a decided grade other than the proposed one (with the authority's reason).
+GRADE_CHANGED = "grade_changed_by_authority"
+
+
+def needs_general(ev: Evaluation, rules: ScoringRules | None = None) -> bool:
+    """Whether deciding ``ev`` needs general-criteria points that are missing: no manager's
+    points (``review_general``) on a month whose tasks give a result (``001 §II.1``: the
+    manager's score counts; a ``no_tasks`` month has no score to count them in)."""
+    if ev.review_general is not None:
+        return False
+    leader = factors_of(ev.leader_factors)
+    return _score(ev.ledger, Decimal(GENERAL_MAX), rules, leader).status is Status.EVALUATED
+
+
 def decide(
     session: Session,
     tenant: str,
@@ -393,74 +427,152 @@ def decide(
     idempotency_key: str | None = None,
     *,
     rules: ScoringRules | None = None,
+    general: Decimal | int | str | None = None,
+    rows: Mapping[str, Any] | None = None,
+    relation: Mapping[str, Any] | None = None,
+    kind: str | None = None,
+    grade: str | None = None,
+    reason: str | None = None,
 ) -> dict[str, Any]:
-    """The authority's decision (step 4): score = general points + task result × 70, grade;
-    ``final_grade`` = grade until :func:`apply_quota`. See the module notes for the general
-    points used when the review or the self-assessment is missing, and for leaders (task
-    result (a+b+c+d+đ+e)/6 with the stored factors, ``001 §III.3–4``)."""
+    """The authority's decision (step 4, ``001 §IV.1``): score = the manager's general points
+    + task result × 70 (rounded half-up to 0.1), grade; ``final_grade`` = grade until the
+    quota (:func:`apply_quota`, ``services.evaluation.unit_service.decide_unit``). Leaders:
+    task result (a+b+c+d+đ+e)/6 with the stored factors (``001 §III.3–4``).
+
+    General points (``001 §II.1``: the manager's score is the one that counts; issue 15):
+    the reviewer's ``review_general``. A month without a review is decided only when the
+    authority enters them here — ``general`` (0–30) or ``rows`` on the person's form, as
+    :func:`general_points` — stored as the manager's points (``review_general`` /
+    ``review_rows``), flagged ``general_by_authority``. The person's own points and the
+    maximum never stand in for them. A ``no_tasks`` month has no score and needs none.
+
+    Grade: the one the score gives is the *proposed* grade; the authority may decide another
+    ``grade`` (A–D) only with a written ``reason``, recorded in ``decision`` (history and
+    audit chain), flagged ``grade_changed_by_authority``.
+
+    Args:
+        general, rows: the authority's general-criteria points (only without a review).
+        grade, reason: the authority's grade when it differs from the proposed one, and why.
+
+    Returns:
+        The snapshot after, with ``decision`` = ``{"by", "general_entered", "proposed_grade",
+        "grade", "reason"}``.
+
+    Raises:
+        EvaluationError: 404 no month; 409 wrong status, no manager's points and none given
+            (field ``general``), points given although the reviewer's stand or while the
+            review is still open to an evaluator other than the actor (``general``,
+            :func:`_require_review_closed`);
+            422 bad points (``general`` / ``rows.<code>``), a grade that is not A–D
+            (``grade``), a changed grade without a reason (``reason``). Nothing is changed.
+    """
 
     def run() -> dict[str, Any]:
         ev = _get(session, person, period)
         _require(ev, ("opened", "self_assessed", "reviewed", "decided"), "decide")
         before = snapshot(ev)
-        if ev.review_general is not None:
-            general = ev.review_general
-        elif ev.self_general is not None:
-            general = ev.self_general
-            _flag(ev, "general_from_self_assessment")
-        else:
-            general = Decimal(GENERAL_MAX)
-            _flag(ev, "general_defaulted")
+        given = general is not None or rows is not None
+        entered_before = GENERAL_BY_AUTHORITY in ev.flags
+        if given and ev.review_general is not None and not entered_before:
+            raise EvaluationError(
+                "general",
+                "đã có điểm tiêu chí chung của người nhận xét, người xếp loại không nhập lại / "
+                "the reviewer's general-criteria points stand; the authority enters them only "
+                "for a month without a review (001 §II.1)",
+                409,
+            )
+        if given and not entered_before:
+            _require_review_closed(ev, actor, relation)
+        if given:
+            ev.review_general, ev.review_rows = general_points(
+                session, ev, general, rows, relation, kind
+            )
+            _flag(ev, GENERAL_BY_AUTHORITY)
+        elif needs_general(ev, rules):
+            raise EvaluationError(
+                "general",
+                "chưa có điểm tiêu chí chung của cấp quản lý: người xếp loại nhập điểm (general "
+                "hoặc rows) / no manager's general-criteria points: the authority enters them "
+                "(general or rows) to decide (001 §II.1)",
+                409,
+            )
         leader = factors_of(ev.leader_factors)
         if leader is not None and not (ev.leader_factors or {}).get("confirmed"):
             _flag(ev, "leader_factors_unconfirmed")
         elif "leader_factors_unconfirmed" in ev.flags:
             ev.flags = [f for f in ev.flags if f != "leader_factors_unconfirmed"]
-        result = _score(ev.ledger, Decimal(general), rules, leader)
+        placeholder = Decimal(0) if ev.review_general is None else Decimal(ev.review_general)
+        result = _score(ev.ledger, placeholder, rules, leader)
+        evaluated = result.status is Status.EVALUATED and result.grade is not None
+        proposed = result.grade.value if evaluated and result.grade else None
+        chosen = _chosen_grade(grade, reason, proposed)
         if result.status is Status.EVALUATED:
             ev.score = result.score
-            ev.grade = ev.final_grade = result.grade.value if result.grade else None
         else:
-            ev.score = ev.grade = ev.final_grade = None
+            ev.score = None
             _flag(ev, result.status.value)
+        ev.grade = ev.final_grade = chosen
+        ev.flags = [f for f in ev.flags if f not in (GENERAL_MISSING, GRADE_CHANGED)]
+        if chosen != proposed:
+            _flag(ev, GRADE_CHANGED)
+        ev.decision = {
+            "by": actor,
+            "general_entered": given or (entered_before and ev.review_general is not None),
+            "proposed_grade": proposed,
+            "grade": chosen,
+            "reason": reason.strip() if chosen != proposed and reason else None,
+        }
         ev.status = "decided"
         return _change(session, tenant, ev, "decided", actor, before)
 
     return _once(session, idempotency_key, "decide", run)
 
 
-def apply_quota(
-    session: Session,
-    tenant: str,
-    unit: str,
-    period: str,
-    ratio: Fraction | Decimal | float | str,
-    actor: str = SYSTEM,
-    idempotency_key: str | None = None,
-) -> dict[str, str]:
-    """Final grades of the unit's decided evaluations after the excellence quota
-    (``001 §II.2.5``, :func:`services.evaluation.scoring.apply_quota`); each changed final grade
-    is recorded. Returns person → final grade."""
+#: Flags the cycle sets once a month's review deadline passed (the review escalated, skipped).
+REVIEW_CLOSED = ("review_escalated", "review_missed")
 
-    def run() -> dict[str, str]:
-        decided = [
-            ev
-            for ev in repo.evaluations_of_unit(session, unit, period, status="decided")
-            if ev.score is not None and ev.grade is not None
-        ]
-        try:
-            final = quota_of({ev.person: (ev.score, Grade(ev.grade)) for ev in decided}, ratio)
-        except ValueError as exc:
-            raise EvaluationError("ratio", str(exc)) from exc
-        for ev in decided:
-            grade = final[ev.person].value
-            if ev.final_grade != grade:
-                before = snapshot(ev)
-                ev.final_grade = grade
-                _change(session, tenant, ev, "quota_applied", actor, before, {"ratio": str(ratio)})
-        return {person: grade.value for person, grade in sorted(final.items())}
 
-    return _once(session, idempotency_key, "apply_quota", run)
+def _require_review_closed(ev: Evaluation, actor: str, relation: Mapping[str, Any] | None) -> None:
+    """The authority enters the general points of a month nobody reviewed only once its review
+    deadline passed (:data:`REVIEW_CLOSED`), unless the authority is the person's evaluator in
+    ``relation`` (then it is their review); review by the evaluator relation only (``001
+    §II.3``, issue 15). Without a relation (the use cases' own callers) nothing is checked.
+
+    Raises:
+        EvaluationError: 409 ``general`` while the review is still the evaluator's.
+    """
+    if relation is None or set(REVIEW_CLOSED) & set(ev.flags):
+        return
+    if actor in (relation.get("evaluator_of") or {}).get(ev.person, []):
+        return
+    raise EvaluationError(
+        "general",
+        "chưa hết hạn nhận xét: điểm tiêu chí chung do người đánh giá nhập / the review is still "
+        "open: the evaluator gives the general-criteria points until the review deadline",
+        409,
+    )
+
+
+def _chosen_grade(grade: str | None, reason: str | None, proposed: str | None) -> str | None:
+    """The decided grade: ``proposed`` unless the authority chose ``grade``; a grade other than
+    the proposed one needs a written ``reason`` (issue 15).
+
+    Raises:
+        EvaluationError: 422 ``grade`` not A–D; 422 ``reason`` missing for a change.
+    """
+    if grade is None:
+        return proposed
+    try:
+        chosen = Grade(grade).value
+    except ValueError:
+        raise EvaluationError("grade", f"{grade!r} không phải A–D / is not one of A–D") from None
+    if chosen != proposed and not (reason and reason.strip()):
+        raise EvaluationError(
+            "reason",
+            f"đổi loại đề xuất {proposed or '—'} thành {chosen} cần nêu lý do / changing the "
+            f"proposed grade {proposed or '—'} to {chosen} needs a written reason",
+        )
+    return chosen
 
 
 def publish(
@@ -604,7 +716,12 @@ def escalate(
     deadline: datetime | None = None,
 ) -> str:
     """Escalate a missed ``step`` to the next level (:func:`escalation_target`), flag
-    ``<step>_escalated`` (event ``evaluation.escalated.v1``); returns who."""
+    ``<step>_escalated`` (event ``evaluation.escalated.v1``); returns who.
+
+    A missed decision of a month without the manager's general-criteria points (no review,
+    :func:`needs_general`) is also flagged ``general_missing`` and the event says ``"needs":
+    "general"``: the month waits for the authority to enter them (:func:`decide`); nothing is
+    invented and it is not published before (issue 15)."""
 
     def run() -> str:
         ev = _get(session, person, period)
@@ -612,6 +729,9 @@ def escalate(
         to = escalation_target(person, relation)
         _flag(ev, f"{step}_escalated")
         extra = {"step": step, "to": to, "deadline": deadline.isoformat() if deadline else None}
+        if step == "decision" and ev.status != "decided" and needs_general(ev):
+            _flag(ev, GENERAL_MISSING)  # the authority must enter the manager's points
+            extra["needs"] = "general"
         _change(session, tenant, ev, "escalated", SYSTEM, before, extra)
         return to
 

@@ -28,10 +28,124 @@ from services.evaluation import repository as repo
 from services.evaluation import service as svc
 from services.evaluation.models import CollectiveEvaluation, Evaluation, UnitDecision, outbox
 from services.evaluation.periods import MonthOutcome, summarise
-from services.evaluation.scoring import Grade, ScoringRules, apply_quota
+from services.evaluation.scoring import Grade, ScoringRules
+from services.evaluation.scoring import apply_quota as quota_of
 
-#: Statuses of a month ready for the authority's decision (self-assessed, maybe reviewed).
+#: Statuses of a month the authority may decide (self-assessed, maybe reviewed).
 READY = ("self_assessed", "reviewed", "decided")
+#: Statuses outside a unit's decision: excluded from the month (``001 §I.6``) or already
+#: published (only an appeal changes it, ``001 §IV.1`` step 5).
+OUTSIDE = ("not_evaluated", "published")
+#: Flags the cycle sets when a month's review deadline passed (``workflows.monthly_cycle``:
+#: the review escalated, then skipped) — the fallback of a missed review.
+REVIEW_DEADLINE_PASSED = ("review_escalated", "review_missed")
+
+
+def ready_for_unit(ev: Evaluation) -> bool:
+    """Whether ``ev`` may be decided with its unit (issue 15, ``001 §IV.1`` steps 2–4):
+    reviewed (or decided), or self-assessed — by the person or by the fallback — with its
+    review deadline passed (flag ``review_escalated`` / ``review_missed``)."""
+    if ev.status in ("reviewed", "decided"):
+        return True
+    return ev.status == "self_assessed" and bool(set(REVIEW_DEADLINE_PASSED) & set(ev.flags))
+
+
+def not_ready(months: Iterable[Evaluation]) -> list[dict[str, Any]]:
+    """The months of a unit that keep it from being decided (:func:`ready_for_unit`), as
+    ``[{"person", "status", "missing"}]`` with ``missing`` ``self_assessment`` (still
+    opened) or ``review`` (self-assessed, review deadline not passed), by person."""
+    out = []
+    for ev in sorted(months, key=lambda e: e.person):
+        if ev.status in OUTSIDE or ready_for_unit(ev):
+            continue
+        missing = "self_assessment" if ev.status == "opened" else "review"
+        out.append({"person": ev.person, "status": ev.status, "missing": missing})
+    return out
+
+
+def require_ready(months: Iterable[Evaluation], unit: str, period: str) -> None:
+    """Nothing when every month may be decided with the unit.
+
+    Raises:
+        EvaluationError: 409 ``not_ready`` naming every month not ready and what it lacks.
+    """
+    waiting = not_ready(months)
+    if waiting:
+        names = ", ".join(f"{w['person']} ({w['missing']})" for w in waiting)
+        raise svc.EvaluationError(
+            "not_ready",
+            f"{unit} {period}: chưa thể xếp loại đơn vị, còn chờ {names} — mỗi người phải được "
+            f"nhận xét hoặc đã qua hạn nhận xét / the unit cannot be decided yet, waiting for "
+            f"{names}: every month must be reviewed or past its review deadline",
+            409,
+        )
+
+
+def chosen_quota(
+    grades: Mapping[str, tuple[Decimal, Grade]],
+    ratio: Fraction,
+    groups: Mapping[str, Collection[str]],
+    keep_a: Sequence[str] | None,
+    reason: str | None,
+    actor: str | None = None,
+) -> tuple[dict[str, Grade], dict[str, str], list[str]]:
+    """Final grades after the quota (``001 §II.2.5``): the system's proposal
+    (:func:`quota_with_groups`, by score) or, with ``keep_a``, the authority's choice of who
+    keeps A among the candidates (the months graded A), within the quota of the unit and of
+    every group, with a written ``reason``; the choice never changes the ``actor``'s own final
+    grade from the proposal's (nobody decides their own grade, ``DOMAIN.md §7``).
+
+    Returns:
+        ``(final grades, demoted person → scope, the system's proposal of who keeps A)``;
+        a demotion by the authority's choice has the scope ``authority``.
+
+    Raises:
+        EvaluationError: 422 ``keep_a`` naming a non-candidate or a repeated person, over
+            the quota (naming the scope), or changing the actor's own grade; 422
+            ``keep_a_reason`` a different choice without a reason.
+    """
+    proposal, by = quota_with_groups(grades, ratio, groups)
+    proposed = sorted(p for p, g in proposal.items() if g is Grade.A)
+    if keep_a is None:
+        return proposal, by, proposed
+    candidates = {p for p, (_, g) in grades.items() if g is Grade.A}
+    strangers = sorted(set(keep_a) - candidates)
+    if strangers or len(set(keep_a)) != len(keep_a):
+        raise svc.EvaluationError(
+            "keep_a",
+            f"chỉ chọn trong số người được loại A, mỗi người một lần / only candidates graded "
+            f"A, each once: {', '.join(strangers) or 'repeated'} "
+            f"(candidates: {', '.join(sorted(candidates)) or '—'})",
+        )
+    choice = {
+        p: (Grade.B if p in candidates and p not in keep_a else g) for p, (_, g) in grades.items()
+    }
+    chosen = {p: (grades[p][0], choice[p]) for p in grades}
+    _, over_by = quota_with_groups(chosen, ratio, groups)
+    if over_by:
+        scopes = ", ".join(sorted(set(over_by.values())))
+        raise svc.EvaluationError(
+            "keep_a",
+            f"vượt tỷ lệ xuất sắc ({scopes}) / over the excellence quota in {scopes} at "
+            f"ratio {ratio} (001 §II.2.5)",
+        )
+    if actor in grades and choice[actor] is not proposal[actor]:
+        raise svc.EvaluationError(
+            "keep_a",
+            f"không ai tự chọn loại của mình / nobody chooses their own grade ({actor})",
+        )
+    if sorted(keep_a) != proposed and not (reason and reason.strip()):
+        raise svc.EvaluationError(
+            "keep_a_reason",
+            "chọn người giữ loại A khác đề xuất cần nêu lý do / choosing who keeps A "
+            "differently from the proposal needs a written reason",
+        )
+    if sorted(keep_a) == proposed:
+        return proposal, by, proposed
+    demoted = {p: "authority" for p in grades if choice[p] is not grades[p][1]}
+    return choice, demoted, proposed
+
+
 #: Quota ratio allowed without a reason (``001 §II.2.5a``) and the cap (``§II.2.5b``).
 BASE_RATIO = Fraction(1, 5)
 MAX_RATIO = Fraction(1, 4)
@@ -222,12 +336,64 @@ def quota_with_groups(
         changed = False
         for scope, members in scopes:
             current = {p: (grades[p][0], final[p]) for p in members if p in grades}
-            for person, grade in apply_quota(current, ratio).items():
+            for person, grade in quota_of(current, ratio).items():
                 if grade is not final[person]:
                     final[person] = grade
                     by[person] = scope
                     changed = True
     return final, by
+
+
+def apply_quota(
+    session: Session,
+    tenant: str,
+    unit: str,
+    period: str,
+    ratio: Fraction | Decimal | float | str,
+    actor: str = svc.SYSTEM,
+    *,
+    keep_a: Sequence[str] | None = None,
+    reason: str | None = None,
+    idempotency_key: str | None = None,
+) -> dict[str, str]:
+    """The excellence quota (``001 §II.2.5``) on the unit's decided months: the system's
+    proposal by score, or the authority's ``keep_a`` with ``reason`` (:func:`chosen_quota`).
+    Every month of the unit but the actor's own must be ready (:func:`require_ready`, issue
+    15; the actor's month is decided by the level above). Each changed
+    final grade is recorded (history ``quota_applied``). Returns person → final grade.
+
+    Raises:
+        EvaluationError: 409 ``not_ready``; 422 ``ratio``, ``keep_a``, ``keep_a_reason``.
+    """
+
+    def run() -> dict[str, str]:
+        months = repo.evaluations_of_unit(session, unit, period)
+        require_ready([ev for ev in months if ev.person != actor], unit, period)
+        try:
+            value = Fraction(str(ratio))
+        except (ValueError, ZeroDivisionError) as exc:
+            raise svc.EvaluationError("ratio", f"{ratio!r} is not a number") from exc
+        if not 0 <= value <= MAX_RATIO:
+            raise svc.EvaluationError("ratio", f"{ratio} is outside 0–0.25 (001 §II.2.5)")
+        decided = [
+            ev
+            for ev in months
+            if ev.status == "decided" and ev.score is not None and ev.grade is not None
+        ]
+        grades = {ev.person: (ev.score, Grade(ev.grade)) for ev in decided}
+        final, scope_of, _ = chosen_quota(grades, value, {}, keep_a, reason, actor)
+        for ev in decided:
+            grade = final[ev.person].value
+            if ev.final_grade != grade:
+                before = svc.snapshot(ev)
+                ev.final_grade = grade
+                extra: dict[str, Any] = {"ratio": str(ratio), "scope": scope_of.get(ev.person)}
+                if keep_a is not None:
+                    extra.update(keep_a=sorted(keep_a), keep_a_reason=reason)
+                svc._change(session, tenant, ev, "quota_applied", actor, before, extra)
+        return {person: grade.value for person, grade in sorted(final.items())}
+
+    return dict(svc._once(session, idempotency_key, "apply_quota", run))
 
 
 def _headed_unit(person: str, relation: Mapping[str, Any]) -> str | None:
@@ -268,8 +434,19 @@ def decide_unit(
     ledger_of: Callable[[str], list[dict[str, Any]]] | None = None,
     rules: ScoringRules | None = None,
     idempotency_key: str | None = None,
+    general_of: Mapping[str, Decimal | int | str] | None = None,
+    keep_a: Sequence[str] | None = None,
+    keep_a_reason: str | None = None,
 ) -> dict[str, Any]:
     """The authority decides a unit's month (``001 §IV.1`` step 4).
+
+    Preconditions (issue 15): every month it covers (those of ``only``, never the actor's
+    own; not ``not_evaluated`` nor ``published``) is reviewed, or self-assessed with its
+    review deadline passed (:func:`ready_for_unit`) — else 409 ``not_ready`` naming them; a
+    month without the manager's general-criteria points is decided only with the points the
+    authority enters in ``general_of`` (person → 0–30, ``001 §II.1``) — else 409 ``general``
+    naming them. The quota: the system's proposal by score, or the authority's ``keep_a``
+    with ``keep_a_reason`` (:func:`chosen_quota`).
 
     0. With ``ledger_of`` (person → the tasks ledger now, e.g.
        :meth:`~services.evaluation.clients.HttpSources.ledger_of`), every month ready for
@@ -309,19 +486,43 @@ def decide_unit(
                     "groups", f"{name}: {', '.join(strangers)} không thuộc đơn vị / not in {unit}"
                 )
         chosen = [ev for ev in months if (only is None or ev.person in only) and ev.person != actor]
+        require_ready(chosen, unit, period)
         ready = [ev.person for ev in chosen if ev.status in READY]
         not_ready = [ev.person for ev in chosen if ev.status not in READY]
+        entered = dict(general_of or {})
+        strangers = sorted(set(entered) - set(ready))
+        if strangers:
+            raise svc.EvaluationError(
+                "general",
+                f"{', '.join(strangers)}: không thuộc các tháng được xếp loại / not among the "
+                "months this decision covers",
+            )
         heads = set(relation.get("unit_heads", {}).values())
         if ledger_of is not None:
             for person in ready:
                 svc.refresh_ledger(session, tenant, person, period, ledger_of(person), rules=rules)
+        missing = [
+            ev.person
+            for ev in chosen
+            if ev.person in ready and ev.person not in entered and svc.needs_general(ev, rules)
+        ]
+        if missing:
+            raise svc.EvaluationError(
+                "general",
+                f"chưa có điểm tiêu chí chung của cấp quản lý: {', '.join(missing)} — người xếp "
+                f"loại nhập điểm / no manager's general-criteria points for {', '.join(missing)}: "
+                "the authority enters them in general (001 §II.1)",
+                409,
+            )
         for person in [p for p in ready if p not in heads]:
-            svc.decide(session, tenant, person, period, actor, rules=rules)
+            svc.decide(
+                session, tenant, person, period, actor, rules=rules, general=entered.get(person)
+            )
         for head in _leader_order([p for p in ready if p in heads], relation):
             _propose_for_decision(
                 session, tenant, head, period, relation, objectives_of, conflict_reports, rules
             )
-            svc.decide(session, tenant, head, period, actor, rules=rules)
+            svc.decide(session, tenant, head, period, actor, rules=rules, general=entered.get(head))
 
         decided = [
             ev
@@ -329,13 +530,17 @@ def decide_unit(
             if ev.score is not None and ev.grade is not None
         ]
         grades = {ev.person: (ev.score, Grade(ev.grade)) for ev in decided}
-        final, scope_of = quota_with_groups(grades, value, groups)
+        final, scope_of, proposed_a = chosen_quota(
+            grades, value, groups, keep_a, keep_a_reason, actor
+        )
         for ev in decided:
             grade = final[ev.person].value
             if ev.final_grade != grade:
                 before = svc.snapshot(ev)
                 ev.final_grade = grade
                 extra = {"ratio": str(value), "reason": reason, "scope": scope_of.get(ev.person)}
+                if keep_a is not None:
+                    extra.update(keep_a=sorted(keep_a), keep_a_reason=keep_a_reason)
                 svc._change(session, tenant, ev, "quota_applied", actor, before, extra)
         result = {
             "unit": unit,
@@ -346,6 +551,9 @@ def decide_unit(
             "not_ready": sorted(not_ready),
             "final": {p: g.value for p, g in sorted(final.items())},
             "demoted": dict(sorted(scope_of.items())),
+            "proposed_a": proposed_a,
+            "keep_a": None if keep_a is None else sorted(keep_a),
+            "keep_a_reason": keep_a_reason,
         }
         row = repo.unit_decision(session, unit, period)
         previous = None if row is None else row.result

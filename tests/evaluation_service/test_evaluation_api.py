@@ -124,8 +124,9 @@ def test_repeated_steps_re_apply_and_report_the_signal(api: TestClient) -> None:
         r = post(api, month(STAFF, "self-assessment"), STAFF, {"general": points})
         assert (r.status_code, r.json()["workflow"]) == (200, "pending")
     assert stored(STAFF)[0]["self_general"] == "26"
-    for step, who in (("decision", HEAD), ("publication", HEAD)):
-        assert post(api, month(STAFF, step), who).status_code == 200
+    # nobody reviewed: the authority enters the general points (001 §II.1, issue 15)
+    for step, who, body in (("decision", HEAD, {"general": 26}), ("publication", HEAD, {})):
+        assert post(api, month(STAFF, step), who, body).status_code == 200
     first = post(api, month(STAFF, "appeal"), STAFF, {"reason": "Xin xem lại"})
     again = post(api, month(STAFF, "appeal"), STAFF, {"reason": "Xin xem lại"})
     assert (first.json()["repeated"], again.json()["repeated"]) == (False, True)

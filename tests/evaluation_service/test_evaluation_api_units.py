@@ -99,8 +99,17 @@ class Stack:
             created = tasks.post(f"{BASE}/tasks", headers=auth(HEAD), json=body)
             assert created.status_code == 201, created.text
             code = str(created.json()["code"])
+            stored = tasks.post(  # every submission carries evidence (issue 15)
+                f"{BASE}/evidence",
+                params={"filename": "van-ban.pdf"},
+                headers=auth(person),
+                content=b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n",
+            )
+            assert stored.status_code == 201, stored.text
+            proof = {"evidence_ids": [stored.json()["id"]]}
             for action, who in (("assign", HEAD), ("start", person), ("submit", person)):
-                moved = tasks.post(f"{BASE}/tasks/{code}/{action}", headers=auth(who), json={})
+                payload = proof if action == "submit" else {}
+                moved = tasks.post(f"{BASE}/tasks/{code}/{action}", headers=auth(who), json=payload)
                 assert moved.status_code == 200, (action, moved.text)
             approved = tasks.post(f"{BASE}/tasks/{code}/approve", headers=auth(HEAD))
             assert approved.status_code == 200, approved.text
@@ -263,8 +272,9 @@ def test_refresh_takes_the_ledger_from_tasks(stack: Stack) -> None:
 
 
 def test_refresh_after_publication_is_recorded_not_applied(stack: Stack) -> None:
-    for step, who in (("decision", HEAD), ("publication", HEAD)):
-        assert stack.call("POST", month(STAFF, step), who).status_code == 200
+    # nobody reviewed: the authority enters the general points (001 §II.1, issue 15)
+    for step, who, body in (("decision", HEAD, {"general": 26}), ("publication", HEAD, {})):
+        assert stack.call("POST", month(STAFF, step), who, body).status_code == 200
     published = stored(STAFF)[0]
     stack.approved_task(STAFF, "3")
     r = stack.call("POST", month(STAFF, "refresh"), STAFF)
@@ -276,6 +286,7 @@ def test_refresh_after_publication_is_recorded_not_applied(stack: Stack) -> None
 
 
 def test_refresh_with_tasks_unreachable_is_503_and_changes_nothing(stack: Stack) -> None:
+    reviewed(stack, STAFF)  # ready for the unit's decision, which then needs the ledger
     before = stored(STAFF)
     with evaluation_api(stack.planning, f"http://{closed_address()}") as api:
         r = api.post(month(STAFF, "refresh"), headers=auth(STAFF))
@@ -294,8 +305,18 @@ def self_assessed(stack: Stack, *people: str) -> None:
         assert r.status_code == 200, r.text
 
 
+def reviewed(stack: Stack, *people: str) -> None:
+    """Self-assessed (28) and reviewed (28) by the evaluator: ready for the unit's decision
+    (issue 15: every month reviewed or past its review deadline)."""
+    self_assessed(stack, *people)
+    evaluator = {STAFF: HEAD, HEAD: SECRETARY}
+    for person in people:
+        r = stack.call("POST", month(person, "review"), evaluator[person], {"general": 28})
+        assert r.status_code == 200, r.text
+
+
 def test_unit_decision_decides_whom_the_caller_may_with_the_ledger_now(stack: Stack) -> None:
-    self_assessed(stack, HEAD, STAFF)
+    reviewed(stack, HEAD, STAFF)
     stack.approved_task(STAFF, "10")
     r = stack.call("POST", unit_url("decision"), HEAD, {})
     assert r.status_code == 200, r.text
@@ -311,7 +332,7 @@ def test_unit_decision_decides_whom_the_caller_may_with_the_ledger_now(stack: St
     assert (staff["status"], staff["score"], staff["grade"]) == ("decided", "98", "A")
     assert (result["final"], result["demoted"]) == ({STAFF: "B"}, {STAFF: "unit"})
     assert staff["final_grade"] == "B"
-    assert stored(HEAD)[0]["status"] == "self_assessed"
+    assert stored(HEAD)[0]["status"] == "reviewed"
 
     head = stack.call("POST", unit_url("decision"), SECRETARY, {})
     assert head.status_code == 200, head.text
@@ -338,7 +359,7 @@ def test_unit_decision_decides_whom_the_caller_may_with_the_ledger_now(stack: St
 def test_unit_decision_refuses_bad_quota_input_and_changes_nothing(
     stack: Stack, body: dict[str, Any], field: str
 ) -> None:
-    self_assessed(stack, STAFF)
+    reviewed(stack, STAFF)
     before = stored(STAFF)
     r = stack.call("POST", unit_url("decision"), HEAD, body)
     assert (r.status_code, r.json()["field"]) == (422, field), r.text
@@ -362,7 +383,7 @@ def test_unit_decision_bad_body_role_and_unit(stack: Stack) -> None:
 
 
 def test_a_ratio_above_20_percent_with_a_reason(stack: Stack) -> None:
-    self_assessed(stack, STAFF)
+    reviewed(stack, STAFF)
     body = {"ratio": "0.25", "reason": "Đơn vị hoàn thành xuất sắc, nổi trội"}
     r = stack.call("POST", unit_url("decision"), HEAD, body)
     assert r.status_code == 200, r.text
@@ -414,8 +435,8 @@ def test_leader_factors_refused_for_the_wrong_role_and_for_staff(stack: Stack) -
         assert (r.status_code, r.json()["detail"]["action"]) == (403, "evaluation.decide")
     staff = stack.call("POST", month(STAFF, "leader-factors/proposal"), HEAD, {})
     assert (staff.status_code, staff.json()["field"]) == (409, "person"), staff.text
-    for step, who in (("decision", HEAD), ("publication", HEAD)):
-        assert stack.call("POST", month(STAFF, step), who).status_code == 200
+    for step, who, body in (("decision", HEAD, {"general": 26}), ("publication", HEAD, {})):
+        assert stack.call("POST", month(STAFF, step), who, body).status_code == 200
     assert (stored(HEAD), stored(STAFF)[0]["status"]) == (before[0], "published")
     bad = stack.call("POST", month(HEAD, "leader-factors/proposal"), SECRETARY, {"x": 1})
     assert bad.status_code == 422

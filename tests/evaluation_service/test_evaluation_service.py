@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.evaluation import service
+from services.evaluation import service, unit_service
 from services.evaluation.models import Evaluation, EvaluationEvent, outbox
 from services.evaluation.scoring import grade_for
 
@@ -88,23 +88,10 @@ def test_open_is_idempotent_on_its_key(session: Session) -> None:
     assert len(history(session, "A")) == 1
     assert len(events(session)) == 1
     # publishing twice with the same key is one publication
-    service.decide(session, TENANT, "A", PERIOD, actor="H")
+    service.decide(session, TENANT, "A", PERIOD, actor="H", general=30)
     service.publish(session, TENANT, "A", PERIOD, "k1:publish")
     service.publish(session, TENANT, "A", PERIOD, "k1:publish")
     assert [h.action for h in history(session, "A")].count("published") == 1
-
-
-def test_decision_without_review_or_self_assessment_is_flagged(session: Session) -> None:
-    service.open_evaluation(session, TENANT, "A", "U1", PERIOD, SEED["tasks"], None)
-    decided = service.decide(session, TENANT, "A", PERIOD, actor="H")
-    assert decided["flags"] == ["general_defaulted"] and Decimal(decided["score"]) == Decimal(
-        "83.9"
-    )
-    service.open_evaluation(session, TENANT, "B", "U1", PERIOD, SEED["tasks"], None)
-    service.self_assess(session, TENANT, "B", PERIOD, 20, actor="B")
-    decided = service.decide(session, TENANT, "B", PERIOD, actor="H")
-    assert decided["flags"] == ["general_from_self_assessment"]
-    assert Decimal(decided["score"]) == Decimal("73.9")
 
 
 def test_invalid_general_and_out_of_order_steps_are_refused(session: Session) -> None:
@@ -123,7 +110,7 @@ def _decided_with_score(session: Session, person: str, unit: str, score: Decimal
     service.open_evaluation(
         session, TENANT, person, unit, PERIOD, [{"points": 1, "completed": True}], None
     )
-    service.decide(session, TENANT, person, PERIOD, actor="H")
+    service.decide(session, TENANT, person, PERIOD, actor="H", general=30)
     ev = session.execute(select(Evaluation).where(Evaluation.person == person)).scalar_one()
     ev.score = score
     ev.grade = ev.final_grade = grade_for(score).value
@@ -133,7 +120,7 @@ def test_quota_at_decision_gives_the_golden_final_grades(session: Session) -> No
     for person, score in QUOTA["scores"].items():
         _decided_with_score(session, person, "U1", Decimal(str(score)))
     _decided_with_score(session, "other-unit", "U2", Decimal("99"))
-    final = service.apply_quota(session, TENANT, "U1", PERIOD, QUOTA["ratio"])
+    final = unit_service.apply_quota(session, TENANT, "U1", PERIOD, QUOTA["ratio"])
     assert final == QUOTA["expect"]
     stored = {
         ev.person: ev.final_grade
@@ -203,7 +190,9 @@ def test_reminders_and_escalations_go_to_the_relation(session: Session) -> None:
         "tenant_admin"
     )
     ev = service.history(session, "A", PERIOD)[-1]
-    assert ev.action == "escalated" and ev.after["flags"] == ["decision_escalated"]
+    # nobody reviewed A: the escalated decision waits for the authority's general points
+    assert ev.action == "escalated"
+    assert ev.after["flags"] == ["decision_escalated", "general_missing"]
     kinds = events(session)
     assert kinds.count("vn.woms.evaluation.evaluation.reminder.v1") == 2
     assert kinds.count("vn.woms.evaluation.evaluation.escalated.v1") == 2
@@ -211,7 +200,7 @@ def test_reminders_and_escalations_go_to_the_relation(session: Session) -> None:
 
 def test_appeal_and_answer(session: Session) -> None:
     service.open_evaluation(session, TENANT, "A", "U1", PERIOD, SEED["tasks"], None)
-    service.decide(session, TENANT, "A", PERIOD, actor="H")
+    service.decide(session, TENANT, "A", PERIOD, actor="H", general=30)
     with pytest.raises(service.EvaluationError):
         service.appeal(session, TENANT, "A", PERIOD, "sớm quá", actor="A")
     service.publish(session, TENANT, "A", PERIOD, None)

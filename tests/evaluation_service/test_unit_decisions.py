@@ -202,8 +202,8 @@ def test_late_data_updates_the_suggestion_until_publication(session: Session) ->
         "self_assessed",
     )
     assert service.refresh_ledger(session, TENANT, "A", PERIOD, approved)["outcome"] == "unchanged"
-    decided = service.decide(session, TENANT, "A", PERIOD, actor="H")
-    assert decided["score"] == "98"  # self-assessed 28 + 70: the late task counted
+    decided = service.decide(session, TENANT, "A", PERIOD, actor="H", general=28)
+    assert decided["score"] == "98"  # the authority's 28 + 70: the late task counted
     service.publish(session, TENANT, "A", PERIOD, None)
     refused = service.refresh_ledger(session, TENANT, "A", PERIOD, first)
     assert refused["outcome"] == "refused"

@@ -162,8 +162,9 @@ def _ledgers(home: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, list[dict
 
 
 def _general_points(home: Path) -> dict[str, Decimal]:
-    """The general points each decision took: the manager's, else the person's, else 30
-    (``services.evaluation.service.decide``)."""
+    """The general points each decision took: the manager's — the reviewer's, or those the
+    authority entered for a month nobody reviewed (``services.evaluation.service.decide``,
+    issue 15); a month without them has no score (``no_tasks``), 30 is only a placeholder."""
     with transaction(engine_for("hanoi", "evaluation")) as session:
         rows = session.scalars(select(Evaluation).where(Evaluation.period == PERIOD)).all()
         return {

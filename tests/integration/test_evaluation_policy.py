@@ -17,6 +17,7 @@ from tests.integration.evaluation_chart import (
     ALLOW,
     AS_OF,
     CITY_BODIES,
+    PERIOD,
     REASONS,
     body,
     people,
@@ -137,7 +138,9 @@ def test_city_level_evaluates_the_ward_leaders(
 def test_heads_review_and_decide_for_their_deputies_and_staff(engine: PolicyEngine) -> None:
     """001 §II.3: the head evaluates the deputies and staff of the unit and decides their grade
     (checked from the tenant file, independently of the relation); deputies of mass
-    organisations are reviewed by the MTTQ Chairman instead, overridden people are skipped."""
+    organisations are reviewed by the MTTQ Chairman instead — and decided by him too, since a
+    person's decider is never below their reviewer (issue 15: P054 is decided by P049, not by
+    P053, the head of PL-HLHPN) —; overridden people are skipped."""
     tf = tenant()
     heads = {m.unit: p.code for p in tf.people for m in p.memberships_on(AS_OF) if m.role == "head"}
     overridden = {o.person for o in tf.evaluator_overrides}
@@ -147,10 +150,11 @@ def test_heads_review_and_decide_for_their_deputies_and_staff(engine: PolicyEngi
         head = heads.get(first.unit)
         if first.role == "head" or head in (None, p.code) or p.code in overridden:
             continue
-        assert decide(engine, request(staff(head), "evaluation.decide", p.code))[0], p.code
+        decides = decide(engine, request(staff(head), "evaluation.decide", p.code))[0]
         reviews = decide(engine, request(staff(head), "evaluation.review", p.code))[0]
         mass_org_deputy = first.role == "deputy" and tf.unit(first.unit).type == "mass_org"
         assert reviews is not mass_org_deputy, p.code
+        assert decides is not mass_org_deputy, p.code
         checked += 1
     assert checked >= 40
 
@@ -168,6 +172,8 @@ def test_mttq_chair_reviews_deputies_of_mass_organisations(engine: PolicyEngine)
         if p.memberships_on(AS_OF)[0].title == "Phó Chủ tịch Hội Liên hiệp Phụ nữ phường"
     ]
     assert allowed_subjects(engine, "evaluation.review", deputy) == {chair}
+    # the decider is never below the reviewer: the chairman decides too (issue 15)
+    assert allowed_subjects(engine, "evaluation.decide", deputy) == {chair}
 
 
 @pytest.mark.parametrize("person", people())
@@ -232,3 +238,32 @@ def test_another_tenant_is_denied_everything(engine: PolicyEngine, person: str) 
         principal = {**body(name), "tenant": "thanhhoa"}
         for action in ACTIONS:
             assert not decide(engine, request(principal, action, person))[0]
+
+
+def _unit_list(principal: dict[str, Any], unit: str, publication: str) -> dict[str, Any]:
+    return {
+        "tenant": "hanoi",
+        "action": "evaluation.unit_list",
+        "principal": principal,
+        "resource": {"unit": unit, "period": PERIOD, "publication": publication},
+        "relation": relation(),
+    }
+
+
+def test_a_units_published_list_is_for_its_members(engine: PolicyEngine) -> None:
+    """``001 §IV.1`` step 5 "công khai trong đơn vị": once published, every person holding a
+    post in the unit on the day (the tenant file's memberships, not the derived relation)
+    sees its list; nobody outside it (the head is a member); nobody before publication."""
+    units = {u for s in people() for u in posts(s)}
+    for unit in sorted(units):
+        members = {s for s in people() if unit in posts(s)}
+        readers = {
+            s for s in people() if decide(engine, _unit_list(staff(s), unit, "published"))[0]
+        }
+        assert readers == members, unit
+        assert not any(decide(engine, _unit_list(staff(s), unit, "pending"))[0] for s in members), (
+            unit
+        )
+    admin = {**staff("A"), "roles": ["tenant_admin"]}
+    assert decide(engine, _unit_list(admin, "PL-VP", "published"))[0]
+    assert not decide(engine, _unit_list(admin, "PL-VP", "pending"))[0]

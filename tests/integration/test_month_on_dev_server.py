@@ -62,6 +62,9 @@ ACTORS = ("P021", "P022", "P023")  # they self-assess, get reviewed and decided 
 IDLE_STAFF = "P024"  # has approved work but nobody acts on the month
 TASKS = {"P021": ("VP-VB-01", "8"), "P022": ("VP-BC-01", "2"), "P023": ("VP-KH-01", "1")}
 TASKS[IDLE_STAFF] = ("VP-VB-01", "4")
+#: General-criteria points the next level enters for a month nobody reviewed (``001 §II.1``:
+#: the manager's points count; without them the month is not decided, issue 15).
+AUTHORITY_GENERAL = 26
 PUBLISHED = "vn.woms.evaluation.evaluation.published.v1"
 ESCALATED = "vn.woms.evaluation.evaluation.escalated.v1"
 
@@ -144,8 +147,19 @@ def _approved_task(tasks: httpx.Client, person: str, item: str, quantity: str) -
     created = tasks.post(f"/tenants/{TENANT}/tasks", headers=_h(HEAD), json=body)
     assert created.status_code == 201, created.text
     code = str(created.json()["code"])
+    stored = tasks.post(  # every submission carries evidence (issue 15, 000 §VI.4)
+        f"/tenants/{TENANT}/evidence",
+        params={"filename": "san-pham.pdf"},
+        headers=_h(person),
+        content=b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n",
+    )
+    assert stored.status_code == 201, stored.text
+    proof = {"evidence_ids": [stored.json()["id"]]}
     for action, who in (("assign", HEAD), ("start", person), ("submit", person)):
-        moved = tasks.post(f"/tenants/{TENANT}/tasks/{code}/{action}", headers=_h(who), json={})
+        payload = proof if action == "submit" else {}
+        moved = tasks.post(
+            f"/tenants/{TENANT}/tasks/{code}/{action}", headers=_h(who), json=payload
+        )
         assert moved.status_code == 200, (action, moved.text)
     approved = tasks.post(f"/tenants/{TENANT}/tasks/{code}/approve", headers=_h(HEAD))
     assert approved.status_code == 200, approved.text
@@ -196,10 +210,13 @@ async def _on_time(client: Client, person: str, relation: dict[str, Any]) -> Non
 
 
 async def _after_escalation(client: Client, person: str) -> None:
-    """Nobody acts until the decision escalates; then the next level decides."""
+    """Nobody acts until the decision escalates; then the next level decides, entering the
+    general-criteria points nobody reviewed."""
     state = await _until(client, person, lambda s: "decision_escalated" in s.flags)
     to = next(e for e in state.escalations if e.startswith("decision:")).split(":", 1)[1]
-    await asyncio.to_thread(_in_evaluation, service.decide, person, PERIOD, to)
+    await asyncio.to_thread(
+        _in_evaluation, service.decide, person, PERIOD, to, general=AUTHORITY_GENERAL
+    )
     await _signal(client, person, "decided", to)
 
 
@@ -300,7 +317,10 @@ def test_a_month_runs_to_publication_on_the_dev_server(stack: dict[str, str]) ->
     assert {"self_assessment_missed", "review_escalated", "decision_escalated"} <= set(
         rows[IDLE_STAFF]["flags"]
     )
-    assert "general_defaulted" in rows[IDLE_STAFF]["flags"]
+    # nobody reviewed: the next level entered the general points (never 30 by default)
+    assert "general_by_authority" in rows[IDLE_STAFF]["flags"]
+    assert "general_defaulted" not in rows[IDLE_STAFF]["flags"]
+    assert rows[IDLE_STAFF]["review_general"] == str(AUTHORITY_GENERAL)
     for person in set(people) - set(TASKS):  # no task in June: published without a score
         assert rows[person]["score"] is None and "no_tasks" in rows[person]["flags"]
 

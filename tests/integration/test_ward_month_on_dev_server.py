@@ -77,6 +77,9 @@ PERIOD = "2026-07"
 #: Seconds per "day" of the compressed month: self-assessment due 24 "days" after the start,
 #: review 25, decision 27, publication 35, appeal window 10 after publication.
 SECONDS_PER_DAY = 2
+#: General-criteria points the late decider enters for a month nobody reviewed (``001 §II.1``:
+#: the manager's points count; without them the month is not decided, issue 15).
+AUTHORITY_GENERAL = 26
 WORKED_EXAMPLE = "P021"  # chuyên viên VP HĐND-UBND: 002's Bảng điểm
 APPELLANT = "P022"
 #: person -> (unit, head assigning the tasks, [(catalog item, quantity)])
@@ -255,15 +258,16 @@ async def _decide_late(
     api: httpx.AsyncClient, client: Client, person: str, relation: dict[str, Any]
 ) -> None:
     decider = relation["decider_of"].get(person)
+    entered = {"general": AUTHORITY_GENERAL}  # nobody reviewed: the decider enters them
     if decider is not None:
-        await _post(api, _month(person, "decision"), decider)
+        await _post(api, _month(person, "decision"), decider, entered)
         return
     body = relation["decider_external"][person]
     await _refused(api, _month(person, "decision"), "P004")  # no person of the ward decides
     accounts = {b: subject for subject, b in relation["acting_for"].items()}
     others = sorted(set(relation["acting_for"]) - {accounts[body]})
     await _refused(api, _month(person, "decision"), others[0])  # another body's account
-    await _post(api, _month(person, "decision"), accounts[body])  # the body's own account
+    await _post(api, _month(person, "decision"), accounts[body], entered)  # the body's own
 
 
 async def _run_month(ward: Ward, people: list[str], relation: dict[str, Any]) -> dict[str, Any]:
@@ -403,7 +407,7 @@ def test_the_ward_month_runs_through_the_api_on_the_dev_server(ward: Ward) -> No
     # every published score is the scoring engine applied to the ledger read over HTTP
     for person, row in rows.items():
         assert row["status"] == "published", row
-        general = Decimal(ON_TIME[person][1]) if person in ON_TIME else Decimal(30)
+        general = Decimal(ON_TIME[person][1] if person in ON_TIME else AUTHORITY_GENERAL)
         result = _engine_result(ledgers[person], general)
         if result.status is Status.EVALUATED:
             assert Decimal(row["score"]) == result.score, (person, row)
@@ -421,8 +425,10 @@ def test_the_ward_month_runs_through_the_api_on_the_dev_server(ward: Ward) -> No
             "self_assessment_missed",
             "review_escalated",
             "decision_escalated",
-            "general_defaulted",
+            "general_by_authority",
         } <= set(rows[person]["flags"]), (person, rows[person])
+        assert "general_defaulted" not in rows[person]["flags"]
+        assert Decimal(rows[person]["review_general"]) == AUTHORITY_GENERAL
     assert rows[APPELLANT]["appeal_status"] == "upheld"
 
     # the outbox: one publication per person, two escalations per idle person, the appeal

@@ -128,7 +128,17 @@ class Tasks:
         return code
 
     def move(self, code: str, action: str, who: str, **body: Any) -> dict[str, Any]:
-        """``POST /tasks/{code}/{action}`` as ``who``; must succeed."""
+        """``POST /tasks/{code}/{action}`` as ``who``; must succeed. A submission carries an
+        evidence file uploaded by ``who`` (required since issue 15, ``000 §VI.4``)."""
+        if action == "submit" and not body.get("evidence_ids"):
+            stored = self.client.post(
+                f"/tenants/{TENANT}/evidence",
+                params={"filename": f"{code}.pdf"},
+                headers=auth(who),
+                content=b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n",
+            )
+            assert stored.status_code == 201, stored.text
+            body["evidence_ids"] = [stored.json()["id"]]
         answer = self.client.post(
             f"/tenants/{TENANT}/tasks/{code}/{action}", headers=auth(who), json=body
         )

@@ -19,10 +19,16 @@ Behaviour (choices where DOMAIN.md §6 is open)
   the month continues. A ``self_assessed`` signal arriving after the fallback is ignored.
 * Review missed → ``escalate`` (flag ``review_escalated``), then keep waiting for ``reviewed``
   until the decision deadline; if the authority decides first, or the decision deadline
-  passes, the review is skipped (flag ``review_missed``).
-* Decision missed → ``escalate`` (flag ``decision_escalated``); still missing at the
-  publication deadline → ``escalate`` again (flag ``decision_overdue``) and wait for the
-  decision without a timeout (a decision is required before publication).
+  passes, the review is skipped (flag ``review_missed``). This fallback invents no manager's
+  general-criteria points: the month stays without them (``001 §II.1``, issue 15) and the
+  unit may now be decided with it (``services.evaluation.unit_service.ready_for_unit``).
+* Decision missed → ``escalate`` (flag ``decision_escalated``; a month without the manager's
+  points is also flagged ``general_missing`` by the service: the authority must enter them,
+  ``services.evaluation.service.decide``); still missing at the publication deadline →
+  ``escalate`` again (flag ``decision_overdue``) and wait for the decision without a timeout.
+  The workflow never decides nor scores by itself: publication waits for the authority's
+  ``decided``, and the service refuses to decide a month without the manager's points until
+  the authority enters them — so nothing is published with invented scores.
 * Publication happens as soon as the decision is in (never held back to the publication
   deadline); after that deadline it is flagged ``publication_late``.
 * Early signals are queued, never lost: a ``reviewed``/``decided`` received before its step

@@ -205,3 +205,68 @@ test_unknown_action_is_denied if {
 	not allowed(inp)
 	why(inp) == {"thao tác không được hỗ trợ / unknown action"}
 }
+
+# --- unit_list: the unit's list of grades, once published (001 §IV.1 step 5) -------------
+
+unit_list_as(p, published) := {
+	"tenant": "hanoi", "action": "evaluation.unit_list", "principal": p,
+	"resource": {"unit": "U", "period": "2026-06", "publication": publication(published)}, "relation": relation,
+}
+
+publication(true) := "published"
+
+publication(false) := "pending"
+
+test_members_head_admin_and_central_see_the_published_list if {
+	allowed(unit_list_as(who("S"), true))
+	allowed(unit_list_as(who("D"), true))
+	allowed(unit_list_as(who("H"), true))
+	allowed(unit_list_as(role("A", "tenant_admin"), true))
+	allowed(unit_list_as(role("C", "central"), true))
+	count(why(unit_list_as(who("S"), true))) == 0
+}
+
+test_others_do_not_see_the_list if {
+	inp := unit_list_as(who("B"), true) # head of W, not a member of U
+	not allowed(inp)
+	why(inp) == {"chỉ thành viên đơn vị được xem danh sách kết quả / only the unit's members see its list of results"}
+	not allowed(unit_list_as(body("BTV"), true))
+	not allowed(object.union(unit_list_as(who("S"), true), {"tenant": "thanhhoa"}))
+}
+
+test_nobody_sees_the_list_before_publication if {
+	inp := unit_list_as(who("S"), false)
+	not allowed(inp)
+	why(inp) == {"kết quả của đơn vị chưa công bố / the unit's results are not published yet"}
+	not allowed(unit_list_as(role("A", "tenant_admin"), false))
+	no_flag := object.remove(unit_list_as(who("H"), true), ["resource"])
+	not allowed(object.union(no_flag, {"resource": {"unit": "U", "period": "2026-06"}}))
+}
+
+# --- the tenant's cycle: start by an administrator, progress also by central bodies ------
+
+cycle_as(p, action) := {
+	"tenant": "hanoi", "action": action, "principal": p, "resource": {"period": "2026-06"},
+}
+
+test_admin_starts_and_reads_the_cycle if {
+	allowed(cycle_as(role("A", "tenant_admin"), "cycle.start"))
+	allowed(cycle_as(role("A", "tenant_admin"), "cycle.read"))
+	allowed(cycle_as(role("C", "central"), "cycle.read"))
+	count(why(cycle_as(role("C", "central"), "cycle.read"))) == 0
+}
+
+test_staff_and_central_cannot_start_the_cycle if {
+	inp := cycle_as(who("H"), "cycle.start")
+	not allowed(inp)
+	why(inp) == {"chỉ quản trị đơn vị thuê bao / only a tenant administrator"}
+	not allowed(cycle_as(role("C", "central"), "cycle.start"))
+	not allowed(object.union(cycle_as(role("A", "tenant_admin"), "cycle.start"), {"tenant": "thanhhoa"}))
+}
+
+test_staff_cannot_read_the_cycle if {
+	inp := cycle_as(who("H"), "cycle.read")
+	not allowed(inp)
+	why(inp) == {"chỉ quản trị hoặc cơ quan trung ương / only a tenant administrator or a central body"}
+	not allowed(cycle_as(body("BTV"), "cycle.read"))
+}
