@@ -325,9 +325,9 @@ def test_web_context_decides_alike_through_either_engine(
 @pytest.mark.parametrize(
     ("rule", "inp"),
     [
-        ("data.woms.planning.authz.principal", {}),  # input.principal missing
-        ("data.woms.planning.authz.is_admin", {"principal": {"roles": ["staff"]}}),
-        ("data.woms.tasks.authz.staff", {"tenant": "hanoi", "principal": {"tenant": "x"}}),
+        ("data.woms.lib.same_tenant", {}),  # input.principal missing
+        ("data.woms.lib.is_system", {"principal": {"subject": "P001"}}),
+        ("data.woms.lib.staff", {"tenant": "hanoi", "principal": {"tenant": "x"}}),
     ],
 )
 def test_an_undefined_rule_is_none_in_both_engines(
@@ -336,9 +336,9 @@ def test_an_undefined_rule_is_none_in_both_engines(
     assert regorus.evaluate(rule, inp) is None
     assert opa.evaluate(rule, inp) is None
     # and the same rule is defined when its body holds
-    if rule.endswith("is_admin"):
-        admin = {"principal": {"roles": ["tenant_admin"]}}
-        assert regorus.evaluate(rule, admin) is opa.evaluate(rule, admin) is True
+    if rule.endswith("is_system"):
+        system = {"principal": {"subject": "system:cycle"}}
+        assert regorus.evaluate(rule, system) is opa.evaluate(rule, system) is True
 
 
 def test_the_factory_chooses_the_engine_from_opa_url(opa_url: str, tmp_path: Path) -> None:
