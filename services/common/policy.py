@@ -104,7 +104,9 @@ class PolicyEngine:
         if engine is None:
             engine = self._working = self._engine.clone()
         try:
-            engine.set_input(dict(input))
+            # as JSON text: the binding's set_input turns Python booleans into numbers (True
+            # arrives as 1.0, so `input.x == true` never holds); sets become sorted arrays
+            engine.set_input_json(json.dumps(dict(input), default=_jsonable))
             return engine.eval_rule(rule)
         except BaseException:
             self._working = None

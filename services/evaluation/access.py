@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from services.common.authorizer import superiors
 from services.evaluation.models import Evaluation
 
 #: Statuses of a month outside the published list (``not_evaluated``, ``001 §I.6``).
@@ -41,16 +42,25 @@ def head_month_resource(head: str | None, unit: str, period: str) -> dict[str, A
 
 
 def unit_resource(
-    unit: str, period: str, months: Iterable[Evaluation] | None = None
+    unit: str,
+    period: str,
+    months: Iterable[Evaluation] | None = None,
+    relation: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A unit's month: ``{"unit", "period"}``; with ``months`` (the unit's evaluations of the
     period) also ``publication``: ``"published"`` when there is at least one evaluated month
-    and every evaluated month is published (``001 §IV.1`` step 5), else ``"pending"``."""
+    and every evaluated month is published (``001 §IV.1`` step 5), else ``"pending"``; with
+    ``relation`` also ``unit_readers``: the unit's head and everyone above the head
+    (:func:`services.common.authorizer.superiors`; ``001 §II.3``, ``§VI``: the leaders answer
+    for the results of the staff they manage)."""
     resource: dict[str, Any] = {"unit": unit, "period": period}
     if months is not None:
         statuses = [ev.status for ev in months if ev.status not in UNLISTED]
         done = bool(statuses) and all(s == "published" for s in statuses)
         resource["publication"] = "published" if done else "pending"
+    if relation is not None:
+        head = (relation.get("unit_heads") or {}).get(unit)
+        resource["unit_readers"] = [head, *superiors(relation, head)] if head else []
     return resource
 
 

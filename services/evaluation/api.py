@@ -564,12 +564,14 @@ def get_unit_records(
 def get_unit_list(ctx: Ctx, src: Sources, unit: Code, period: Period) -> schemas.UnitListOut:
     """Công khai trong đơn vị / the unit's published list (``001 §IV.1`` step 5): each evaluated
     person's name, score and grades — nothing of their forms. ``evaluation.unit_list``: the
-    unit's members, its head, tenant administrators and central bodies, once every evaluated
+    unit's members, its head and everyone above the head, tenant administrators and central
+    bodies, once every evaluated
     month of the unit is published (403 with the reason before); 404 no month in the unit."""
     relation = _relation(src, ctx.tenant, period)
     with ctx.session() as s:
         months = _unit_months(s, unit, period)
-        ctx.authorize("evaluation.unit_list", access.unit_resource(unit, period, months), relation)
+        resource = access.unit_resource(unit, period, months, relation)
+        ctx.authorize("evaluation.unit_list", resource, relation)
         listed = [ev for ev in months if ev.status not in access.UNLISTED]
         names = _names(relation, [ev.person for ev in listed])
         items = [
@@ -704,14 +706,15 @@ def apply_quota(
     """Tỷ lệ xuất sắc / the unit's excellence quota on its decided evaluations (001 §II.2.5)
     with the tenant's ``scoring.excellent_quota_ratio``: the system's proposal by score, or
     the authority's ``keep_a`` among the candidates with a ``reason``
-    (:func:`services.evaluation.unit_service.apply_quota`); allowed to whoever may publish the
-    unit's results (its head, a tenant administrator). 409 ``not_ready`` (with the list) while
-    a month of the unit is neither reviewed nor past its review deadline; 422 ``keep_a`` /
-    ``keep_a_reason``."""
+    (:func:`services.evaluation.unit_service.apply_quota`); ``evaluation.quota``: the unit's
+    head, who decides its members' grades (``001 §II.3``) — not a tenant administrator, whose
+    office keeps accounts and rights, not grades (``000 §IX.2``). 409 ``not_ready`` (with the
+    list) while a month of the unit is neither reviewed nor past its review deadline; 422
+    ``keep_a`` / ``keep_a_reason``."""
     relation = _relation(src, ctx.tenant, period)
     ratio = _rules(ctx).excellent_quota_ratio
     choice = body or schemas.QuotaIn()
-    ctx.authorize("evaluation.publish", access.unit_resource(unit, period), relation)
+    ctx.authorize("evaluation.quota", access.unit_resource(unit, period), relation)
     with ctx.session() as s:
         final = unit_service.apply_quota(
             s,

@@ -29,17 +29,19 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from services.common.auth import Principal
 from services.common.db import engine_for, transaction
 from services.common.policy import PolicyEngine
+from services.evaluation import access as evaluation_access
 from services.evaluation import repository as evaluation_repo
 from services.planning import repository as planning_repo
 from services.planning import service as planning_service
-from services.planning.models import KeyResult, Plan
-from services.reporting import api as reporting_api
-from services.tasks import api as tasks_api
+from services.planning.models import Delegation, KeyResult, Plan
+from services.reporting import access as reporting_access
+from services.tasks import access as tasks_access
 from services.tasks import repository as tasks_repo
 from services.tasks import service as tasks_service
 from services.tasks.models import Evidence
@@ -166,17 +168,63 @@ def plan(action: str | None = None, *, key_result: bool = False) -> Decision:
     return decide
 
 
+DELEGATION = {
+    "unit": UNIT,
+    "delegate": "P020",
+    "start": "2026-08-03",
+    "end": "2026-08-07",
+    "basis": "Chánh Văn phòng nghỉ phép năm; ủy quyền Phó Chánh Văn phòng",
+}
+
+
+def delegation_create(w: World, p: Principal, q: dict[str, Any]) -> bool:
+    """``delegation.create`` with ``services.planning.service.delegation_resource`` (the unit
+    and its head on the delegation's start)."""
+    with transaction(engine_for(TENANT, "planning")) as s:
+        start = date.fromisoformat(DELEGATION["start"])
+        resource = planning_service.delegation_resource(s, DELEGATION["unit"], start)
+    return _ctx("planning", p).allowed("delegation.create", resource)
+
+
+def delegation_end(w: World, p: Principal, q: dict[str, Any]) -> bool:
+    """``delegation.end`` with ``services.planning.service.end_resource`` (today's head)."""
+    with transaction(engine_for(TENANT, "planning")) as s:
+        row = s.get(Delegation, int(q["delegation_id"]))
+        assert row is not None
+        resource = planning_service.end_resource(s, row, date.today())
+    return _ctx("planning", p).allowed("delegation.end", resource)
+
+
 def tasks(action: str) -> Decision:
     return lambda w, p, q: _ctx("tasks", p).allowed(action, None)
 
 
+def task_create(body: dict[str, Any]) -> Decision:
+    """``task.create`` on the draft the caller would create with ``body``
+    (``services.tasks.access.proposal_resource``, the caller its proposer)."""
+
+    def decide(w: World, p: Principal, q: dict[str, Any]) -> bool:
+        resource = tasks_access.proposal_resource(
+            w.org(),
+            proposed_by=p.subject,
+            lead_person=body.get("lead_person"),
+            lead_unit=body.get("lead_unit"),
+            collaborating_people=body.get("collaborating_people") or [],
+            collaborating_units=body.get("collaborating_units") or [],
+            changes=[f for f in ("collaborating_people", "collaborating_units") if body.get(f)],
+        )
+        return _ctx("tasks", p).allowed("task.create", resource)
+
+    return decide
+
+
 def _task_resource(w: World, code: str) -> dict[str, Any]:
     with transaction(engine_for(TENANT, "tasks")) as s:
-        return tasks_api.task_resource(w.org(), tasks_service.get_task(s, code))
+        return tasks_access.task_resource(w.org(), tasks_service.get_task(s, code))
 
 
 def task(action: str | None = None) -> Decision:
-    """``woms.tasks.authz`` on task ``{code}`` with ``services.tasks.api.task_resource``."""
+    """``woms.tasks.authz`` on task ``{code}`` with ``services.tasks.access.task_resource``."""
 
     def decide(w: World, p: Principal, q: dict[str, Any]) -> bool:
         name = action or f"task.{q['action']}"
@@ -188,25 +236,29 @@ def task(action: str | None = None) -> Decision:
 def task_person(action: str, param: str = "person") -> Decision:
     """``woms.tasks.authz`` on a person (``person_resource``: the person and superiors)."""
     return lambda w, p, q: _ctx("tasks", p).allowed(
-        action, tasks_api.person_resource(w.org(), q[param])
+        action, tasks_access.person_resource(w.org(), q[param])
     )
 
 
 def task_unit(action: str) -> Decision:
-    """A unit's ledger: the person resource of the unit's head (as the tasks API builds it)."""
+    """A unit's ledger: ``services.tasks.access.unit_resource`` (the unit head's person
+    resource)."""
 
     def decide(w: World, p: Principal, q: dict[str, Any]) -> bool:
-        org = w.org()
-        head = org.get("unit_heads", {}).get(q["unit"])
-        return _ctx("tasks", p).allowed(action, tasks_api.person_resource(org, head or ""))
+        return _ctx("tasks", p).allowed(action, tasks_access.unit_resource(w.org(), q["unit"]))
 
     return decide
 
 
 def task_warnings(w: World, p: Principal, q: dict[str, Any]) -> bool:
     org = w.org()
-    subject = q.get("person") or org.get("unit_heads", {}).get(q.get("unit") or "", "")
-    return _ctx("tasks", p).allowed("warnings.read", tasks_api.person_resource(org, subject))
+    person = q.get("person")
+    resource = (
+        tasks_access.person_resource(org, person)
+        if person
+        else tasks_access.unit_resource(org, q.get("unit") or "")
+    )
+    return _ctx("tasks", p).allowed("warnings.read", resource)
 
 
 def evidence(w: World, p: Principal, q: dict[str, Any]) -> bool:
@@ -216,7 +268,7 @@ def evidence(w: World, p: Principal, q: dict[str, Any]) -> bool:
         assert item is not None and item.submission_id is not None
         found = tasks_repo.task_of_submission(s, item.submission_id)
         assert found is not None
-        resource = tasks_api.task_resource(w.org(), found)
+        resource = tasks_access.task_resource(w.org(), found)
     return _ctx("tasks", p).allowed("task.read", resource)
 
 
@@ -243,6 +295,16 @@ def unit_month(action: str) -> Decision:
         return _ev(w, p, action, {"unit": q["unit"], "period": q["period"]}, q["period"])
 
     return decide
+
+
+def unit_list(w: World, p: Principal, q: dict[str, Any]) -> bool:
+    """The unit's published list: ``evaluation.unit_list`` on the unit's month with
+    ``published`` (``services.evaluation.access.unit_resource`` over the stored months)."""
+    with transaction(engine_for(TENANT, "evaluation")) as s:
+        months = list(evaluation_repo.evaluations_of_unit(s, q["unit"], q["period"]))
+        relation = w.relation(q["period"])
+        resource = evaluation_access.unit_resource(q["unit"], q["period"], months, relation)
+    return _ev(w, p, "evaluation.unit_list", resource, q["period"])
 
 
 def unit_decision(w: World, p: Principal, q: dict[str, Any]) -> bool:
@@ -286,21 +348,20 @@ def report(w: World, p: Principal, q: dict[str, Any]) -> bool:
         return True
     relation = w.reporting_relation(period[:7] if "Q" not in period else period)
     if person:
-        readers = reporting_api.superiors(relation, person)
-        return ctx.allowed(action, {"person": person, "person_readers": readers})
-    return ctx.allowed(action, reporting_api._unit_resource(relation, unit or ""))
+        return ctx.allowed(action, reporting_access.person_resource(relation, person))
+    return ctx.allowed(action, reporting_access.unit_resource(relation, unit or ""))
 
 
 def allocation(w: World, p: Principal, q: dict[str, Any]) -> bool:
     ctx = _ctx("reporting", p)
     if ctx.allowed("reporting.allocate", {"unit": q["unit"]}):
         return True
-    resource = reporting_api._unit_resource(w.reporting_relation(PERIOD), q["unit"])
+    resource = reporting_access.unit_resource(w.reporting_relation(PERIOD), q["unit"])
     return ctx.allowed("reporting.allocate", resource)
 
 
 def central(w: World, p: Principal, q: dict[str, Any]) -> bool:
-    resource = {"tenants": sorted(set(q["tenants"]))}
+    resource = reporting_access.central_resource(q["tenants"])
     return policy_allows("reporting", "reporting.central", p, resource, tenant=p.tenant)
 
 
@@ -370,10 +431,15 @@ covers its own tenant only)."""
 
 HEALTH = Excluded("sức khỏe tiến trình / liveness probe: no caller, no object")
 JWKS = Excluded("public signing keys (RFC 7517): public by design, no caller")
-ROLE_ONLY = Excluded(
-    "decided by a role check in code (services/evaluation/api.py::_require_role: "
-    "tenant_admin, central to read), not by Rego; no object id (the tenant's month)"
-)
+DRAFT_FOR_OWNER = {"name": "Nháp", "lead_person": OWNER, "lead_unit": UNIT}
+"""A draft led by the owner: allowed to an authority over the owner and to the owner (a
+proposal), refused to the others (``DOMAIN.md §4``)."""
+
+
+def cycle(action: str) -> Decision:
+    """``cycle.start`` / ``cycle.read`` on the tenant's month ``{period}``."""
+    return lambda w, p, q: policy_allows("evaluation", action, p, {"period": q["period"]})
+
 
 OPERATIONS: dict[str, dict[tuple[str, str], Bound | Excluded]] = {
     "planning": {
@@ -415,6 +481,11 @@ OPERATIONS: dict[str, dict[tuple[str, str], Bound | Excluded]] = {
         ("POST", "/tenants/{tenant}/org/import"): Bound(planning("org.import"), body=b"not xlsx"),
         ("GET", "/tenants/{tenant}/evaluators/policy-data"): Bound(planning("evaluator.read")),
         ("GET", "/tenants/{tenant}/roles"): Bound(planning("role.read")),
+        ("GET", "/tenants/{tenant}/delegations"): Bound(planning("delegation.read")),
+        ("POST", "/tenants/{tenant}/delegations"): Bound(delegation_create, body=DELEGATION),
+        ("POST", "/tenants/{tenant}/delegations/{delegation_id}/end"): Bound(
+            delegation_end, body={"reason": "Trưởng phòng đã trở lại làm việc"}
+        ),
         ("POST", "/tenants/{tenant}/key-results/{code}/push-down"): Bound(
             plan("plan.submit", key_result=True), body={"units": ["PL-VP"]}
         ),
@@ -422,7 +493,9 @@ OPERATIONS: dict[str, dict[tuple[str, str], Bound | Excluded]] = {
         ("GET", "/health"): HEALTH,
     },
     "tasks": {
-        ("POST", "/tenants/{tenant}/tasks"): Bound(tasks("task.create"), body={"name": "Nháp"}),
+        ("POST", "/tenants/{tenant}/tasks"): Bound(
+            task_create(DRAFT_FOR_OWNER), body=DRAFT_FOR_OWNER
+        ),
         ("GET", "/tenants/{tenant}/tasks"): Bound(
             lambda w, p, q: p.tenant == TENANT, items=task_items, missing=task_missing
         ),
@@ -472,7 +545,17 @@ OPERATIONS: dict[str, dict[tuple[str, str], Bound | Excluded]] = {
             task(),
             body={"reason": "Thiếu số liệu"},
             variants=tuple(
-                {"action": a} for a in ("start", "submit", "return", "approve", "assign", "cancel")
+                {"action": a}
+                for a in (
+                    "start",
+                    "submit",
+                    "return",
+                    "approve",
+                    "propose",
+                    "accept",
+                    "assign",
+                    "cancel",
+                )
             ),
         ),
         ("GET", "/health"): HEALTH,
@@ -529,7 +612,7 @@ OPERATIONS: dict[str, dict[tuple[str, str], Bound | Excluded]] = {
             unit_month("evaluation.publish")
         ),
         ("POST", "/tenants/{tenant}/units/{unit}/quota/{period}"): Bound(
-            unit_month("evaluation.publish")
+            unit_month("evaluation.quota")
         ),
         ("POST", "/tenants/{tenant}/units/{unit}/decision/{period}"): Bound(
             unit_decision, body={}, ok=WRITE_OK | {503}
@@ -542,8 +625,14 @@ OPERATIONS: dict[str, dict[tuple[str, str], Bound | Excluded]] = {
         ("GET", "/tenants/{tenant}/units/{unit}/collective/{period}"): Bound(
             collective_get, params={"period": "2026-Q2"}, ok=frozenset({200, 404})
         ),
-        ("POST", "/tenants/{tenant}/cycles/{period}"): ROLE_ONLY,
-        ("GET", "/tenants/{tenant}/cycles/{period}"): ROLE_ONLY,
+        ("GET", "/tenants/{tenant}/units/{unit}/results/{period}"): Bound(unit_list),
+        # allowed: Temporal is unreachable here (a closed port), so 503 after the access check
+        ("POST", "/tenants/{tenant}/cycles/{period}"): Bound(
+            cycle("cycle.start"), ok=frozenset({503})
+        ),
+        ("GET", "/tenants/{tenant}/cycles/{period}"): Bound(
+            cycle("cycle.read"), ok=frozenset({503})
+        ),
         ("GET", "/health"): HEALTH,
     },
     "reporting": {
@@ -627,6 +716,8 @@ def _value(w: World, name: str, path: str) -> Any:
         return w.ids["pushback"]
     if name == "evidence_id":
         return w.ids["evidence"]
+    if name == "delegation_id":
+        return w.ids["delegation"]
     return DEFAULTS[name]
 
 

@@ -1,9 +1,12 @@
 """Object-level access matrix (issue 9): every operation of the four services' OpenAPI that
-takes an object id (or lists objects) is called by the owner, a colleague, the manager, the
+takes an object id (or lists objects) is called by the owner, a colleague, the collaborator on
+the owner's task, the office's deputy (of another field than the owner's), the manager, the
 authority, another unit, another tenant, a central body and a tenant administrator; each
 answer must be the decision of the service's Rego policy on the input the service builds
 (``tests/access/matrix.py``), and no list holds an item the caller may not read. Method, size
-and result: ``docs/access-matrix.md``."""
+and result: ``docs/access-matrix.md``. This checks that the services pass the policy the right
+input; whether the policy itself is right is checked against the regulations by
+``test_authority_table.py`` (``docs/authority.md``)."""
 
 from __future__ import annotations
 

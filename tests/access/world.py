@@ -8,7 +8,9 @@ the cycle's ``open_evaluation`` activity opens them.
 The callers (one token each, from the embedded issuer) around the owner P021 (chuyên viên,
 Văn phòng HĐND-UBND ``PL-VP``), from the Phúc Lợi chart of June 2026 (``001 §II.3``):
 
-* ``owner`` P021; ``colleague`` P022 (same unit, staff); ``manager`` P019 (head of PL-VP,
+* ``owner`` P021; ``colleague`` P022 (same unit, staff); ``collaborator`` P023 (same unit,
+  named on the owner's task); ``deputy`` P020 (the office's deputy, in charge of another field
+  than the owner's, ``in_charge_of: [VP-VT, VP-KT]``); ``manager`` P019 (head of PL-VP,
   P021's evaluator and decider); ``authority`` P003 (Chủ tịch UBND, P019's evaluator: the
   appeal authority over P021's grade, superior in the tasks chain); ``other_unit`` P032
   (PL-KTHTDT); ``other_tenant`` T023 of Thanh Hóa with roles ``staff`` and ``tenant_admin``
@@ -33,6 +35,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from services.common.auth import Principal, issue_token
 from services.common.db import engine_for, transaction
@@ -42,6 +45,7 @@ from services.evaluation.api import create_app as evaluation_app
 from services.evaluation.clients import HttpSources
 from services.evaluation.signals import CycleGateway
 from services.planning.api import create_app as planning_app
+from services.planning.models import Delegation
 from services.reporting.api import HttpRelations
 from services.reporting.api import create_app as reporting_app
 from services.tasks import api as tasks_api
@@ -61,12 +65,18 @@ TENANT, PERIOD, UNIT, OTHER_UNIT = "hanoi", "2026-06", "PL-VP", "PL-KTHTDT"
 PLAN = "KH-P021"
 """The owner's personal plan of June 2026, created through the planning API."""
 OWNER, COLLEAGUE, MANAGER, AUTHORITY, OUTSIDER = "P021", "P022", "P019", "P003", "P032"
+COLLABORATOR, DEPUTY = "P023", "P020"
+"""P023 (kế toán of PL-VP) is named among the collaborators of the owner's task; P020 (Phó
+Chánh Văn phòng) is the office's deputy, in charge of ``VP-VT`` and ``VP-KT`` — a deputy of
+another field for the owner (``VP-TH``)."""
 
 ROLES: dict[str, Principal] = {
     "other_tenant": Principal("thanhhoa", "T023", frozenset({"staff", "tenant_admin"})),
     "other_unit": Principal(TENANT, OUTSIDER, frozenset({"staff"})),
     "central": Principal(TENANT, "BTC-TW", frozenset({"staff", "central"})),
     "colleague": Principal(TENANT, COLLEAGUE, frozenset({"staff"})),
+    "collaborator": Principal(TENANT, COLLABORATOR, frozenset({"staff"})),
+    "deputy": Principal(TENANT, DEPUTY, frozenset({"staff"})),
     "admin": Principal(TENANT, "QT-HN", frozenset({"staff", "tenant_admin"})),
     "owner": Principal(TENANT, OWNER, frozenset({"staff"})),
     "manager": Principal(TENANT, MANAGER, frozenset({"staff"})),
@@ -92,7 +102,8 @@ class World:
     ids: dict[str, Any] = field(default_factory=dict)
     """``plan``, ``key_result``, ``task`` (led by the owner), ``other_task`` (another unit),
     ``pushback``, ``evidence`` (attached to the owner's submission), ``months``
-    (``{person: unit}`` of the opened months)."""
+    (``{person: unit}`` of the opened months), ``delegation`` (the tenant file's first
+    delegation, planning's id)."""
 
     readers: dict[str, Any] = field(default_factory=dict)
     """The services' own clients of planning, as the test's oracle uses them."""
@@ -153,8 +164,11 @@ def plan_body(code: str) -> dict[str, Any]:
     }
 
 
-def _task_body(lead: str, unit: str, item: str, name: str) -> dict[str, Any]:
+def _task_body(
+    lead: str, unit: str, item: str, name: str, collaborators: tuple[str, ...] = ()
+) -> dict[str, Any]:
     return {
+        "collaborating_people": list(collaborators),
         "name": name,
         "basis": "Kế hoạch 45/KH-UBND",
         "group": "regular",
@@ -183,7 +197,7 @@ def _populate(world: World) -> None:
         tasks.post(
             "/tenants/hanoi/tasks",
             headers=h["manager"],
-            json=_task_body(OWNER, UNIT, "VP-VB-01", "Văn bản hành chính"),
+            json=_task_body(OWNER, UNIT, "VP-VB-01", "Văn bản hành chính", (COLLABORATOR,)),
         )
     )["code"]
     _ok(tasks.post(f"/tenants/hanoi/tasks/{task}/assign", headers=h["manager"]))
@@ -227,6 +241,8 @@ def _populate(world: World) -> None:
                 s, TENANT, person, unit, PERIOD, list(SEED["tasks"]), f"access:{person}:open"
             )
     world.ids["months"] = months
+    with transaction(engine_for(TENANT, "planning")) as s:
+        world.ids["delegation"] = s.scalars(select(Delegation.id).order_by(Delegation.id)).first()
 
 
 @contextmanager

@@ -42,6 +42,7 @@ default allow := false
 actions := {
 	"evaluation.self_assess", "evaluation.review", "evaluation.decide", "evaluation.publish",
 	"evaluation.appeal", "evaluation.read", "evaluation.answer_appeal", "evaluation.unit_list",
+	"evaluation.quota",
 	"cycle.start", "cycle.read",
 }
 
@@ -101,6 +102,13 @@ is_list_reader if subject in object.get(object.get(relation, "unit_members", {})
 
 is_list_reader if is_publisher
 
+# the head and everyone above the head answer for the unit's results (001 §II.3, §VI)
+is_list_reader if subject in object.get(data.woms.lib.resource, "unit_readers", [])
+
+# the excellence quota moves grades: the unit's head, who decides its members' grades
+# (001 §II.3, §II.2.5); not a tenant administrator (000 §IX.2: accounts and rights)
+is_quota_authority if subject == relation.unit_heads[unit]
+
 is_list_reader if data.woms.lib.has_role({"central"})
 
 published if object.get(data.woms.lib.resource, "publication", null) == "published"
@@ -144,6 +152,12 @@ allow if {
 	data.woms.lib.same_tenant
 	input.action == "evaluation.read"
 	is_reader
+}
+
+allow if {
+	data.woms.lib.same_tenant
+	input.action == "evaluation.quota"
+	is_quota_authority
 }
 
 allow if {
@@ -228,7 +242,12 @@ reasons contains "không có quyền xem kết quả đánh giá này / not allo
 	not is_reader
 }
 
-reasons contains "chỉ thành viên đơn vị được xem danh sách kết quả / only the unit's members see its list of results" if {
+reasons contains "chỉ người đứng đầu đơn vị quyết định tỷ lệ xuất sắc / only the unit's head applies the excellence quota" if {
+	input.action == "evaluation.quota"
+	not is_quota_authority
+}
+
+reasons contains "chỉ thành viên đơn vị và lãnh đạo quản lý được xem danh sách kết quả / only the unit's members and the leaders over it see its list of results" if {
 	input.action == "evaluation.unit_list"
 	not is_list_reader
 }

@@ -210,7 +210,8 @@ test_unknown_action_is_denied if {
 
 unit_list_as(p, published) := {
 	"tenant": "hanoi", "action": "evaluation.unit_list", "principal": p,
-	"resource": {"unit": "U", "period": "2026-06", "publication": publication(published)}, "relation": relation,
+	"resource": {"unit": "U", "period": "2026-06", "publication": publication(published), "unit_readers": ["H", "B"]},
+	"relation": relation,
 }
 
 publication(true) := "published"
@@ -226,10 +227,16 @@ test_members_head_admin_and_central_see_the_published_list if {
 	count(why(unit_list_as(who("S"), true))) == 0
 }
 
+test_the_leaders_above_the_head_see_the_published_list if {
+	allowed(unit_list_as(who("B"), true)) # head of W, evaluates U's head H (001 §II.3, §VI)
+	not_a_reader := object.union(unit_list_as(who("B"), true), {"resource": {"unit_readers": ["H"]}})
+	not allowed(not_a_reader)
+}
+
 test_others_do_not_see_the_list if {
-	inp := unit_list_as(who("B"), true) # head of W, not a member of U
+	inp := unit_list_as(who("X"), true) # neither a member of U nor above its head
 	not allowed(inp)
-	why(inp) == {"chỉ thành viên đơn vị được xem danh sách kết quả / only the unit's members see its list of results"}
+	why(inp) == {"chỉ thành viên đơn vị và lãnh đạo quản lý được xem danh sách kết quả / only the unit's members and the leaders over it see its list of results"}
 	not allowed(unit_list_as(body("BTV"), true))
 	not allowed(object.union(unit_list_as(who("S"), true), {"tenant": "thanhhoa"}))
 }
@@ -241,6 +248,28 @@ test_nobody_sees_the_list_before_publication if {
 	not allowed(unit_list_as(role("A", "tenant_admin"), false))
 	no_flag := object.remove(unit_list_as(who("H"), true), ["resource"])
 	not allowed(object.union(no_flag, {"resource": {"unit": "U", "period": "2026-06"}}))
+}
+
+# --- quota: the unit's head, not an administrator (001 §II.3, §II.2.5; 000 §IX.2) ----------
+
+quota_as(p) := {
+	"tenant": "hanoi", "action": "evaluation.quota", "principal": p,
+	"resource": {"unit": "U", "period": "2026-06"}, "relation": relation,
+}
+
+test_the_unit_head_applies_the_quota if {
+	allowed(quota_as(who("H")))
+	count(why(quota_as(who("H")))) == 0
+}
+
+test_nobody_else_applies_the_quota if {
+	inp := quota_as(role("A", "tenant_admin"))
+	not allowed(inp)
+	why(inp) == {"chỉ người đứng đầu đơn vị quyết định tỷ lệ xuất sắc / only the unit's head applies the excellence quota"}
+	not allowed(quota_as(who("S")))
+	not allowed(quota_as(who("D")))
+	not allowed(quota_as(who("B"))) # head of W: U's head decides U's members
+	not allowed(object.union(quota_as(who("H")), {"tenant": "thanhhoa"}))
 }
 
 # --- the tenant's cycle: start by an administrator, progress also by central bodies ------
