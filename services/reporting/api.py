@@ -35,7 +35,7 @@ from sqlalchemy import Connection, Engine
 
 from services.common import tenancy
 from services.common.auth import Principal, issue_token
-from services.common.authorizer import Authorizer, superiors  # noqa: F401 (superiors: tests)
+from services.common.authorizer import Authorizer
 from services.common.db import transaction
 from services.common.limits import install_limits
 from services.common.relation_cache import RelationCache

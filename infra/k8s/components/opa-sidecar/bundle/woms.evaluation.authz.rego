@@ -1,34 +1,38 @@
 # METADATA
 # title: Monthly evaluation access
 # description: >-
-#   Who may act on a person's monthly evaluation (001 §II.3, DOMAIN.md §7: "whoever directly
-#   leads and assigns the work evaluates; the head decides; nobody evaluates or approves
-#   themselves"). Input: {"tenant", "action", "principal": {"tenant", "subject", "roles": [..],
-#   "body"?}, "resource": {"person": evaluated person code, "unit": unit code, "period":
-#   "YYYY-MM"}, "relation": the tenant's evaluator relation for the period, i.e.
+#   Who may act on a person's monthly evaluation, on a unit's month and on the tenant's cycle
+#   (001 §II.3, §IV.1; DOMAIN.md §6–§7: "whoever directly leads and assigns the work
+#   evaluates; the head decides; nobody evaluates or approves themselves"). The input is built
+#   by services.common.authorizer.Authorizer (schema: input.schema.json next to this file):
+#   {"tenant", "action", "principal": {"tenant", "subject", "roles": [..], "body"?},
+#   "resource", "relation"?}. The resource (services/evaluation/access.py) is a person's
+#   month {"person", "unit", "period"}, a unit's month {"unit", "period", "publication"?} or the
+#   tenant's month {"period"}. "relation" is the tenant's evaluator relation for the period,
 #   services.planning.evaluators.as_policy_data(edges) (evaluator_of, evaluatees_of,
-#   unit_heads, unit_members, external, decider_of, decider_external, unresolved, and
-#   acting_for: which body an external_body account acts for, from planning's role grants; the
-#   service copies it into principal.body); it travels in the input because loading
-#   per-tenant data into regorus is awkward.
-#   Rules: no cross-tenant access; evaluation.self_assess and evaluation.appeal only by the
-#   person, who must be in the relation; evaluation.review only by one of
-#   relation.evaluator_of[person]; evaluation.decide only by relation.decider_of[person];
-#   neither ever by the person. People evaluated outside the tenant (relation.external, e.g.
-#   the ward's Bí thư, Phó Bí thư thường trực, Chủ tịch UBND) are reviewed by a principal of
-#   the tenant with role "external_body" whose principal.body equals relation.external[person],
-#   and decided by one whose body equals relation.decider_external[person].
-#   evaluation.publish (a unit's results): the unit's head (relation.unit_heads[resource.unit])
-#   or role tenant_admin. evaluation.answer_appeal: the level above the decider, i.e. one of
-#   relation.evaluator_of[decider] or the body relation.external[decider]; when the decider
-#   is itself an external body (no level above it in WOMS) that body records the answer; never
-#   the person and never a decider who is a person. evaluation.read: the person, their evaluators and deciders (persons
-#   or external bodies), the appeal authority (superiors one level above the decider), roles
-#   tenant_admin and central (central bodies read inside the tenant only: persons' details
-#   never leave it, cross-tenant requests are denied). Every deny gives at least one reason
-#   (Vietnamese / English).
+#   unit_heads, unit_members, external, decider_of, decider_external, unresolved, acting_for);
+#   it travels in the input because loading per-tenant data into regorus is awkward.
+#   Rules: no cross-tenant access (data.woms.lib.same_tenant); evaluation.self_assess and
+#   evaluation.appeal only by the person, who must be in the relation; evaluation.review only
+#   by one of relation.evaluator_of[person]; evaluation.decide only by
+#   relation.decider_of[person]; neither ever by the person. People evaluated outside the
+#   tenant (relation.external, e.g. the ward's Bí thư, Phó Bí thư thường trực, Chủ tịch UBND)
+#   are reviewed by a principal with role "external_body" acting for relation.external[person]
+#   and decided by one acting for relation.decider_external[person] (data.woms.lib.acts_for).
+#   evaluation.publish (a unit's results): the unit's head or role tenant_admin.
+#   evaluation.answer_appeal: the level above the decider (one of relation.evaluator_of[decider]
+#   or the body relation.external[decider]); when the decider is itself an external body that
+#   body records the answer; never the person and never a decider who is a person.
+#   evaluation.read: the person, their evaluators and deciders (persons or external bodies),
+#   the appeal authority, roles tenant_admin and central (inside the tenant only).
+#   evaluation.unit_list (001 §IV.1 step 5 "công khai trong đơn vị"): the unit's list of names,
+#   scores and grades, once published (resource.publication == "published"), to its members
+#   (relation.unit_members[unit]), its head, roles tenant_admin and central; a form's details
+#   stay under evaluation.read. cycle.start (the tenant's month on Temporal): role
+#   tenant_admin; cycle.read (its progress): tenant_admin or central. Every deny gives at least
+#   one reason (Vietnamese / English), an allow none.
 # related_resources:
-#   - description: DOMAIN.md §7, 001 §II.3
+#   - description: DOMAIN.md §6–§7, 001 §II.3, §IV.1
 package woms.evaluation.authz
 
 import rego.v1
@@ -37,20 +41,18 @@ default allow := false
 
 actions := {
 	"evaluation.self_assess", "evaluation.review", "evaluation.decide", "evaluation.publish",
-	"evaluation.appeal", "evaluation.read", "evaluation.answer_appeal",
+	"evaluation.appeal", "evaluation.read", "evaluation.answer_appeal", "evaluation.unit_list",
+	"evaluation.quota",
+	"cycle.start", "cycle.read",
 }
 
-principal := input.principal
+relation := data.woms.lib.relation
 
-resource := object.get(input, "resource", {})
+person := object.get(data.woms.lib.resource, "person", null)
 
-relation := object.get(input, "relation", {})
+unit := object.get(data.woms.lib.resource, "unit", null)
 
-person := object.get(resource, "person", null)
-
-subject := object.get(principal, "subject", null)
-
-same_tenant if principal.tenant == input.tenant
+subject := data.woms.lib.subject
 
 is_person if subject == person
 
@@ -61,15 +63,9 @@ evaluators := object.get(object.get(relation, "evaluator_of", {}), person, [])
 
 decider := object.get(object.get(relation, "decider_of", {}), person, null)
 
-# a principal acting for the external body `body` (e.g. "Ban Thường vụ Thành ủy")
-acts_for(body) if {
-	"external_body" in principal.roles
-	principal.body == body
-}
-
 is_reviewer if subject in evaluators
 
-is_reviewer if acts_for(relation.external[person])
+is_reviewer if data.woms.lib.acts_for(relation.external[person])
 
 is_decider_person if {
 	decider != null
@@ -78,18 +74,18 @@ is_decider_person if {
 
 is_decider if is_decider_person
 
-is_decider if acts_for(relation.decider_external[person])
+is_decider if data.woms.lib.acts_for(relation.decider_external[person])
 
 # the level above the decider answers appeals against the grade
 is_appeal_authority if subject in object.get(relation.evaluator_of, decider, [])
 
-is_appeal_authority if acts_for(relation.external[decider])
+is_appeal_authority if data.woms.lib.acts_for(relation.external[decider])
 
-is_appeal_authority if acts_for(relation.decider_external[person])
+is_appeal_authority if data.woms.lib.acts_for(relation.decider_external[person])
 
-is_publisher if subject == relation.unit_heads[resource.unit]
+is_publisher if subject == relation.unit_heads[unit]
 
-is_publisher if "tenant_admin" in principal.roles
+is_publisher if data.woms.lib.has_role({"tenant_admin"})
 
 is_reader if is_person
 
@@ -99,40 +95,53 @@ is_reader if is_decider
 
 is_reader if is_appeal_authority
 
-is_reader if {
-	some role in {"tenant_admin", "central"}
-	role in principal.roles
-}
+is_reader if data.woms.lib.has_role({"tenant_admin", "central"})
+
+# the unit's list of grades: its members, its head, administrators and central bodies
+is_list_reader if subject in object.get(object.get(relation, "unit_members", {}), unit, [])
+
+is_list_reader if is_publisher
+
+# the head and everyone above the head answer for the unit's results (001 §II.3, §VI)
+is_list_reader if subject in object.get(data.woms.lib.resource, "unit_readers", [])
+
+# the excellence quota moves grades: the unit's head, who decides its members' grades
+# (001 §II.3, §II.2.5); not a tenant administrator (000 §IX.2: accounts and rights)
+is_quota_authority if subject == relation.unit_heads[unit]
+
+is_list_reader if data.woms.lib.has_role({"central"})
+
+published if object.get(data.woms.lib.resource, "publication", null) == "published"
 
 allow if {
-	same_tenant
+	data.woms.lib.same_tenant
 	input.action in {"evaluation.self_assess", "evaluation.appeal"}
 	is_person
 	known
 }
 
 allow if {
-	same_tenant
+	data.woms.lib.same_tenant
 	input.action == "evaluation.review"
 	is_reviewer
 	not is_person
 }
 
 allow if {
-	same_tenant
+	data.woms.lib.same_tenant
 	input.action == "evaluation.decide"
 	is_decider
 	not is_person
 }
 
 allow if {
-	same_tenant
+	data.woms.lib.same_tenant
 	input.action == "evaluation.publish"
 	is_publisher
 }
 
 allow if {
-	same_tenant
+	data.woms.lib.same_tenant
 	input.action == "evaluation.answer_appeal"
 	is_appeal_authority
 	not is_person
@@ -140,12 +149,35 @@ allow if {
 }
 
 allow if {
-	same_tenant
+	data.woms.lib.same_tenant
 	input.action == "evaluation.read"
 	is_reader
 }
 
-reasons contains "khác đơn vị thuê bao / another tenant" if not same_tenant
+allow if {
+	data.woms.lib.same_tenant
+	input.action == "evaluation.quota"
+	is_quota_authority
+}
+
+allow if {
+	data.woms.lib.same_tenant
+	input.action == "evaluation.unit_list"
+	is_list_reader
+	published
+}
+
+allow if {
+	input.action == "cycle.start"
+	data.woms.lib.has_role({"tenant_admin"})
+}
+
+allow if {
+	input.action == "cycle.read"
+	data.woms.lib.has_role({"tenant_admin", "central"})
+}
+
+reasons contains "khác đơn vị thuê bao / another tenant" if not data.woms.lib.same_tenant
 
 reasons contains "thao tác không được hỗ trợ / unknown action" if not input.action in actions
 
@@ -208,4 +240,29 @@ reasons contains "chỉ cấp trên của người xếp loại / only the decid
 reasons contains "không có quyền xem kết quả đánh giá này / not allowed to read this evaluation" if {
 	input.action == "evaluation.read"
 	not is_reader
+}
+
+reasons contains "chỉ người đứng đầu đơn vị quyết định tỷ lệ xuất sắc / only the unit's head applies the excellence quota" if {
+	input.action == "evaluation.quota"
+	not is_quota_authority
+}
+
+reasons contains "chỉ thành viên đơn vị và lãnh đạo quản lý được xem danh sách kết quả / only the unit's members and the leaders over it see its list of results" if {
+	input.action == "evaluation.unit_list"
+	not is_list_reader
+}
+
+reasons contains "kết quả của đơn vị chưa công bố / the unit's results are not published yet" if {
+	input.action == "evaluation.unit_list"
+	not published
+}
+
+reasons contains "chỉ quản trị đơn vị thuê bao / only a tenant administrator" if {
+	input.action == "cycle.start"
+	not data.woms.lib.has_role({"tenant_admin"})
+}
+
+reasons contains "chỉ quản trị hoặc cơ quan trung ương / only a tenant administrator or a central body" if {
+	input.action == "cycle.read"
+	not data.woms.lib.has_role({"tenant_admin", "central"})
 }

@@ -30,19 +30,17 @@ actions := {
 	"reporting.tenant", "reporting.central",
 }
 
-principal := input.principal
+principal := data.woms.lib.principal
 
-resource := object.get(input, "resource", {})
+resource := data.woms.lib.resource
 
-subject := object.get(principal, "subject", null)
+subject := data.woms.lib.subject
 
-roles := object.get(principal, "roles", [])
+same_tenant if data.woms.lib.same_tenant
 
-same_tenant if principal.tenant == input.tenant
+is_admin if "tenant_admin" in data.woms.lib.roles
 
-is_admin if "tenant_admin" in roles
-
-is_central if "central" in roles
+is_central if "central" in data.woms.lib.roles
 
 # tenant administrators and central bodies of the tenant read the whole tenant
 tenant_wide if is_admin
