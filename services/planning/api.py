@@ -24,7 +24,7 @@ from services.common.roles import Grants
 from services.common.telemetry import instrument_app
 from services.common.text import Text
 from services.common.web import Context, Limit, Offset, context_for, outage_as_503
-from services.planning import excel, schemas, service
+from services.planning import access, excel, schemas, service
 from services.planning import repository as repo
 from services.planning.models import KeyResult, Person, Plan, Unit
 from services.planning.tenant_file import Plan as PlanIn
@@ -212,7 +212,7 @@ def amend_plan(ctx: Ctx, code: str, body: PlanIn) -> dict[str, Any]:
         raise HTTPException(422, [{"loc": ["body", "code"], "msg": "must equal the path code"}])
     with ctx.session() as s:
         plan = _required(repo.by_code(s, Plan, code), "code", code)
-        ctx.authorize("plan.edit", service.plan_resource(s, plan))
+        ctx.authorize("plan.edit", access.plan_resource(s, plan))
         return service.plan_out(s, service.save_plan(s, ctx.tenant, body, create=False))
 
 
@@ -221,7 +221,7 @@ def _owner(s: Session, body: PlanIn) -> dict[str, Any]:
     person = repo.by_code(s, Person, body.owner_person) if body.owner_person else None
     if (body.owner_unit and unit is None) or (body.owner_person and person is None):
         raise HTTPException(422, [{"loc": ["body", "owner"], "msg": "unknown owner"}])
-    return service.owner_resource(s, unit.id if unit else None, person.id if person else None)
+    return access.owner_resource(s, unit.id if unit else None, person.id if person else None)
 
 
 @router.get("/plans/late", response_model=list[schemas.LatePlanOut])
@@ -250,7 +250,7 @@ def decide(
         raise HTTPException(404, [{"loc": ["path", "action"], "msg": "submit|approve|return"}])
     with ctx.session() as s:
         plan = _required(repo.by_code(s, Plan, code), "code", code)
-        ctx.authorize(f"plan.{action}", service.plan_resource(s, plan))
+        ctx.authorize(f"plan.{action}", access.plan_resource(s, plan))
         decided = service.decide_plan(
             s, ctx.tenant, code, action, ctx.principal.subject, body.reason if body else None
         )
@@ -268,7 +268,7 @@ def record_progress(
     ``period``); ``services.planning.service.record_progress``."""
     with ctx.session() as s:
         kr = _required(repo.by_code(s, KeyResult, code), "code", code)
-        ctx.authorize("progress.record", service.plan_resource(s, kr.objective.plan, day))
+        ctx.authorize("progress.record", access.plan_resource(s, kr.objective.plan, day))
         update, _ = service.record_progress(
             s,
             ctx.tenant,
@@ -432,7 +432,7 @@ def create_delegation(ctx: Ctx, body: schemas.DelegationIn) -> dict[str, Any]:
     period (only that head or a tenant administrator: Rego ``delegation.create``); 422 names
     the field (unit without head, unknown delegate, end before start …), 409 an overlap."""
     with ctx.session() as s:
-        ctx.authorize("delegation.create", service.delegation_resource(s, body.unit, body.start))
+        ctx.authorize("delegation.create", access.delegation_resource(s, body.unit, body.start))
         row = service.create_delegation(
             s,
             ctx.tenant,
@@ -461,7 +461,7 @@ def end_delegation(
         row = _required(
             repo.delegation_by_id(s, delegation_id), "delegation_id", str(delegation_id)
         )
-        ctx.authorize("delegation.end", service.end_resource(s, row, day))
+        ctx.authorize("delegation.end", access.end_resource(s, row, day))
         ended = service.end_delegation(
             s,
             ctx.tenant,
@@ -479,7 +479,7 @@ def push_down(ctx: Ctx, code: str, body: schemas.PushDownIn) -> list[str]:
     """Giao xuống / push a key result down to child units, mandatory or suggested."""
     with ctx.session() as s:
         kr = _required(repo.by_code(s, KeyResult, code), "code", code)
-        ctx.authorize("plan.submit", service.plan_resource(s, kr.objective.plan))
+        ctx.authorize("plan.submit", access.plan_resource(s, kr.objective.plan))
         return service.push_down(s, ctx.tenant, code, body.units, body.mode, ctx.principal.subject)
 
 

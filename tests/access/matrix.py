@@ -37,8 +37,8 @@ from services.common.db import engine_for, transaction
 from services.common.policy import PolicyEngine
 from services.evaluation import access as evaluation_access
 from services.evaluation import repository as evaluation_repo
+from services.planning import access as planning_access
 from services.planning import repository as planning_repo
-from services.planning import service as planning_service
 from services.planning.models import Delegation, KeyResult, Plan
 from services.reporting import access as reporting_access
 from services.tasks import access as tasks_access
@@ -154,12 +154,12 @@ def _plan_resource(code: str, *, key_result: bool = False) -> dict[str, Any]:
         else:
             plan = planning_repo.by_code(s, Plan, code)
             assert plan is not None
-        return planning_service.plan_resource(s, plan)
+        return planning_access.plan_resource(s, plan)
 
 
 def plan(action: str | None = None, *, key_result: bool = False) -> Decision:
     """``woms.planning.authz`` on the plan ``{code}`` (or the plan of key result ``{code}``)
-    with ``services.planning.service.plan_resource``; ``action`` None: ``plan.{action}``."""
+    with ``services.planning.access.plan_resource``; ``action`` None: ``plan.{action}``."""
 
     def decide(w: World, p: Principal, q: dict[str, Any]) -> bool:
         name = action or f"plan.{q['action']}"
@@ -178,20 +178,20 @@ DELEGATION = {
 
 
 def delegation_create(w: World, p: Principal, q: dict[str, Any]) -> bool:
-    """``delegation.create`` with ``services.planning.service.delegation_resource`` (the unit
+    """``delegation.create`` with ``services.planning.access.delegation_resource`` (the unit
     and its head on the delegation's start)."""
     with transaction(engine_for(TENANT, "planning")) as s:
         start = date.fromisoformat(DELEGATION["start"])
-        resource = planning_service.delegation_resource(s, DELEGATION["unit"], start)
+        resource = planning_access.delegation_resource(s, DELEGATION["unit"], start)
     return _ctx("planning", p).allowed("delegation.create", resource)
 
 
 def delegation_end(w: World, p: Principal, q: dict[str, Any]) -> bool:
-    """``delegation.end`` with ``services.planning.service.end_resource`` (today's head)."""
+    """``delegation.end`` with ``services.planning.access.end_resource`` (today's head)."""
     with transaction(engine_for(TENANT, "planning")) as s:
         row = s.get(Delegation, int(q["delegation_id"]))
         assert row is not None
-        resource = planning_service.end_resource(s, row, date.today())
+        resource = planning_access.end_resource(s, row, date.today())
     return _ctx("planning", p).allowed("delegation.end", resource)
 
 

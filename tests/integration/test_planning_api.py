@@ -499,14 +499,14 @@ def test_delegations_recorded_listed_and_ended(client: TestClient) -> None:
 
 
 def test_the_documents_planning_builds_match_its_input_schema(env: str) -> None:
-    """Every resource planning builds (service.plan_resource / owner_resource /
+    """Every resource planning builds (access.plan_resource / owner_resource /
     delegation_resource / end_resource, the ingest system, reads) fits
     ``policies/woms/planning/input.schema.json``; a document outside it is refused."""
     from services.common.auth import Principal
     from services.common.authorizer import Authorizer, PolicyInputInvalid, check_input
     from services.common.policy import PolicyEngine
+    from services.planning import access as planning_access
     from services.planning import repository as planning_repo
-    from services.planning import service as planning_service
     from services.planning.models import Delegation, KeyResult, Plan
 
     engine = PolicyEngine()
@@ -518,18 +518,18 @@ def test_the_documents_planning_builds_match_its_input_schema(env: str) -> None:
         kr = planning_repo.all_rows(s, KeyResult)[0]
         (delegation,) = planning_repo.all_rows(s, Delegation)
         documents = [
-            *(asker.document("plan.edit", planning_service.plan_resource(s, p)) for p in plans),
-            asker.document("progress.record", planning_service.plan_resource(s, kr.objective.plan)),
+            *(asker.document("plan.edit", planning_access.plan_resource(s, p)) for p in plans),
+            asker.document("progress.record", planning_access.plan_resource(s, kr.objective.plan)),
             asker.document("progress.ingest", {"system": "dvc"}),
             asker.document(
                 "delegation.create",
-                planning_service.delegation_resource(s, "PL-VP", date(2026, 6, 1)),
+                planning_access.delegation_resource(s, "PL-VP", date(2026, 6, 1)),
             ),
             asker.document(
-                "delegation.create", planning_service.delegation_resource(s, "HN", date(2026, 6, 1))
+                "delegation.create", planning_access.delegation_resource(s, "HN", date(2026, 6, 1))
             ),
             asker.document(
-                "delegation.end", planning_service.end_resource(s, delegation, date(2026, 7, 20))
+                "delegation.end", planning_access.end_resource(s, delegation, date(2026, 7, 20))
             ),
             asker.document("unit.read"),
         ]
