@@ -11,23 +11,40 @@ account that is not a person (a subject of planning's role grants, e.g. ``admin`
 the embedded issuer (:func:`services.common.auth.issue_token`, role ``staff`` only) is kept in
 an HTTP-only cookie. Nobody chooses roles: they come from planning's role grants
 (:mod:`services.common.roles`), as in every service.
+
+Errors (issue 17): every error is a Vietnamese page inside the application's frame
+(``error.html`` on ``base.html``, with the menu when signed in) — 404 unknown address, 405,
+413 a form field over 1 MB, 422 an address or form value the routes refuse (naming every
+field), 500 an unexpected error (logged with a reference shown on the page, no traceback),
+502 a service that failed and 503 one that does not answer (naming it, with a retry link).
+A client that asks for JSON (``Accept: application/json`` without ``text/html``) gets JSON.
 """
 
 from __future__ import annotations
 
+import logging
+import uuid
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
 from fastapi import FastAPI, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.exception_handlers import (
+    http_exception_handler,
+    request_validation_exception_handler,
+)
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.formparsers import MultiPartException
 
 from services.common.auth import issue_token
 from services.common.roles import HttpGrants
 from services.web import backend as backend_module
 from services.web import evaluation_pages, home_pages, reports_pages, tasks_pages
 from services.web.backend import ApiError, Backend, ServiceDown
-from services.web.messages import FORM, field_errors
+from services.web.messages import error_lines, field_errors, vietnamese
 from services.web.pages import (
     HERE,
     NAME_COOKIE,
@@ -37,6 +54,7 @@ from services.web.pages import (
     granted_roles,
     render,
     settings_of,
+    viewer_or_none,
 )
 from services.web.settings import WebSettings
 
@@ -49,6 +67,79 @@ SERVICE_NAMES = {
     "evaluation": "đánh giá",
     "reporting": "báo cáo",
 }
+MAX_FIELD = "1 MB"
+"""The largest form field (Starlette's ``max_part_size``, 1 MiB), as the 413 page says it."""
+TITLES = {
+    400: "Yêu cầu không hợp lệ",
+    401: "Cần đăng nhập",
+    403: "Không có quyền truy cập",
+    404: "Không tìm thấy trang",
+    405: "Thao tác không được hỗ trợ",
+    409: "Không thực hiện được yêu cầu",
+    413: "Dữ liệu gửi lên quá lớn",
+    422: "Dữ liệu không hợp lệ",
+    500: "Đã xảy ra lỗi",
+    502: "Dịch vụ gặp lỗi",
+    503: "Dịch vụ tạm thời không truy cập được",
+}
+_log = logging.getLogger("services.web")
+
+
+def wants_json(request: Request) -> bool:
+    """Whether the client asked for JSON (``Accept`` names ``application/json`` and not
+    ``text/html``): API clients keep FastAPI's JSON errors, browsers get pages."""
+    accept = request.headers.get("accept", "").lower()
+    return "application/json" in accept and "text/html" not in accept
+
+
+def retry_target(request: Request) -> str:
+    """Where "Thử lại" goes: the same address for a GET, else the page the form was sent from
+    (the ``Referer``, when it is of this site), else the same path."""
+    if request.method in ("GET", "HEAD"):
+        query = f"?{request.url.query}" if request.url.query else ""
+        return same_origin_path(request.url.path + query)
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc == request.url.netloc and referer.path:
+        query = f"?{referer.query}" if referer.query else ""
+        return same_origin_path(referer.path + query)
+    return same_origin_path(request.url.path)
+
+
+async def error_page(
+    request: Request,
+    status: int,
+    message: str,
+    *,
+    title: str | None = None,
+    lines: list[str] | None = None,
+    retry: bool = False,
+    reference: str | None = None,
+    headers: dict[str, str] | None = None,
+    framed: bool = True,
+) -> Response:
+    """The Vietnamese error page (``error.html``) in the application's frame: the menu when
+    the viewer is signed in (``framed``; not when planning itself is down), ``lines`` (each
+    error), a retry link, a reference (500)."""
+    me = await run_in_threadpool(viewer_or_none, request) if framed else None
+    answer = render(
+        request,
+        "error.html",
+        me,
+        status_code=status,
+        status=status,
+        title=title or TITLES.get(status, "Không thực hiện được yêu cầu"),
+        message=message,
+        lines=lines or [],
+        retry=retry_target(request) if retry else None,
+        reference=reference,
+    )
+    for key, value in (headers or {}).items():
+        answer.headers[key] = value
+    return answer
+
+
+def _service(name: str) -> str:
+    return SERVICE_NAMES.get(name, name)
 
 
 def same_origin_path(target: str) -> str:
@@ -112,29 +203,99 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     async def to_login(request: Request, _: LoginRequired) -> Response:
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        status = exc.status_code
+        if isinstance(exc.__context__, MultiPartException):  # Starlette's form limits: 400
+            too_big = "size" in str(exc.detail)
+            status = 413 if too_big else 400
+            exc = StarletteHTTPException(status, str(exc.detail), exc.headers)
+        if wants_json(request):
+            return await http_exception_handler(request, exc)
+        if status == 404:
+            message = f"Địa chỉ {request.url.path} không có trong ứng dụng."
+        elif status == 405:
+            message = f"Địa chỉ {request.url.path} không nhận yêu cầu {request.method}."
+        elif status == 413:
+            message = (
+                f"Mỗi ô của biểu mẫu được tối đa {MAX_FIELD}. Hãy rút gọn nội dung rồi gửi lại; "
+                "nút Quay lại của trình duyệt giữ những gì đã nhập."
+            )
+        elif status == 400 and isinstance(exc.detail, str) and "fields" in exc.detail:
+            message = "Biểu mẫu có quá nhiều trường."
+        elif isinstance(exc.detail, str):
+            message = vietnamese(exc.detail)
+        else:
+            message = "; ".join(error_lines(field_errors(status, exc.detail)))
+        return await error_page(
+            request, status, message, retry=status >= 500, headers=dict(exc.headers or {})
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        if wants_json(request):
+            return await request_validation_exception_handler(request, exc)
+        lines = error_lines(field_errors(422, list(exc.errors())))
+        return await error_page(
+            request,
+            422,
+            "Địa chỉ hoặc dữ liệu gửi lên có giá trị không hợp lệ:",
+            lines=lines,
+        )
+
     @app.exception_handler(ServiceDown)
     async def service_down(request: Request, exc: ServiceDown) -> Response:
-        what = SERVICE_NAMES.get(exc.service, exc.service)
-        return render(
-            request,
-            "message.html",
-            None,
-            status_code=503,
-            title="Dịch vụ tạm thời không truy cập được",
-            message=f"Dịch vụ {what} không phản hồi. Vui lòng thử lại sau ít phút.",
-        )
+        what = _service(exc.service)
+        _log.warning("service %s did not answer: %s", exc.service, exc)
+        message = f"Dịch vụ {what} không phản hồi. Vui lòng thử lại sau ít phút."
+        if wants_json(request):
+            return JSONResponse(
+                {"detail": {"service": exc.service, "reason": message}}, status_code=503
+            )
+        return await error_page(request, 503, message, retry=True, framed=exc.service != "planning")
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> Response:
-        message = field_errors(exc.status, exc.detail)
-        return render(
+        if exc.status >= 500:
+            _log.error("service %s answered %s: %r", exc.service, exc.status, exc.detail)
+            message = (
+                f"Dịch vụ {_service(exc.service)} gặp lỗi khi xử lý yêu cầu. "
+                "Vui lòng thử lại sau ít phút."
+            )
+            if wants_json(request):
+                return JSONResponse(
+                    {"detail": {"service": exc.service, "reason": message}}, status_code=502
+                )
+            return await error_page(request, 502, message, retry=True)
+        errors = field_errors(exc.status, exc.detail)
+        if wants_json(request):
+            return JSONResponse({"detail": errors}, status_code=exc.status)
+        lines = error_lines(errors)
+        return await error_page(
             request,
-            "message.html",
-            None,
-            status_code=exc.status if 400 <= exc.status < 500 else 502,
+            exc.status,
+            lines[0] if len(lines) == 1 else "Dịch vụ từ chối yêu cầu:",
             title="Không thực hiện được yêu cầu",
-            message=message.get(FORM) or "; ".join(f"{k}: {v}" for k, v in message.items()),
+            lines=lines if len(lines) > 1 else [],
         )
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        reference = uuid.uuid4().hex[:12]
+        _log.error(
+            "unexpected error %s on %s %s",
+            reference,
+            request.method,
+            request.url.path,
+            exc_info=exc,
+        )
+        message = (
+            "Hệ thống gặp lỗi ngoài dự kiến; yêu cầu chưa được thực hiện. "
+            "Vui lòng thử lại, nếu vẫn lỗi hãy báo quản trị hệ thống kèm mã tham chiếu."
+        )
+        if wants_json(request):
+            return JSONResponse({"detail": message, "reference": reference}, status_code=500)
+        return await error_page(request, 500, message, retry=True, reference=reference)
 
     @app.get("/login", response_class=HTMLResponse)
     def login_page(request: Request, next: str = "/") -> HTMLResponse:

@@ -24,6 +24,8 @@ STYLE = Style(
     title_font_size=18,
     value_font_size=15,
 )
+NO_DATA = "Chưa có số liệu"
+"""What a chart without figures says (the pages' wording for an absent figure)."""
 _COMMON = {
     "style": STYLE,
     "js": [],  # no tooltip script from a CDN
@@ -31,6 +33,7 @@ _COMMON = {
     "explicit_size": False,
     "show_legend": True,
     "legend_at_bottom": True,
+    "no_data_text": NO_DATA,  # pygal's own is "No data"
 }
 
 

@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from services.web import labels
 from services.web.backend import ApiError
 from services.web.messages import FORM, field_errors
-from services.web.pages import Me, Viewer, api_failure, render
+from services.web.pages import Me, Viewer, api_failure, decimal_text, render
 
 router = APIRouter()
 
@@ -58,12 +58,6 @@ def _typed_rows(form: dict[str, Any], posted: Any) -> dict[str, str]:
         for section in form["sections"]
         for row in section["rows"]
     }
-
-
-def decimal_text(typed: str) -> str:
-    """What the API receives for a typed number: a decimal comma becomes a point
-    (``1,5`` → ``1.5``); anything else is sent as typed, for the API to judge."""
-    return typed.replace(",", ".")
 
 
 def _given_rows(ev: dict[str, Any], key: str) -> dict[str, str]:

@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
+from zoneinfo import ZoneInfo
 
 GRADES = {
     "A": "Hoàn thành xuất sắc nhiệm vụ",
@@ -120,16 +121,9 @@ def percent(fraction_text: str | None) -> str:
 
 def points(text: str | int | Decimal | None) -> str:
     """Decimal text with a Vietnamese decimal comma and no trailing zeros (``"83.90"`` →
-    ``"83,9"``, ``"117.000000"`` → ``"117"``); ``"—"`` when absent; other text as is."""
-    if text in (None, ""):
-        return "—"
-    try:
-        value = Decimal(str(text))
-    except ArithmeticError:
-        return str(text)
-    if not value.is_finite():
-        return str(text)
-    return format(value.normalize(), "f").replace(".", ",")
+    ``"83,9"``, ``"117.000000"`` → ``"117"``); ``"—"`` when absent; other text as is
+    (:func:`number`, kept under this name for the templates' ``points`` filter)."""
+    return number(text)
 
 
 def default_deadlines(period: str) -> list[tuple[str, str]]:
@@ -155,3 +149,154 @@ def default_deadlines(period: str) -> list[tuple[str, str]]:
         ("Xếp loại", f"28/{label}"),
         ("Công khai", f"05/{period_label(following)}"),
     ]
+
+
+# --- one format for numbers, dates and times on every page (registered as Jinja filters in
+# services.web.pages) ----------------------------------------------------------------------
+
+DASH = "—"
+"""What a page shows for a figure, date or label that is absent (never ``None``)."""
+
+FORM_NAMES = {
+    "phu-luc-1": "Phụ lục 1 — Cán bộ lãnh đạo, quản lý",
+    "phu-luc-2": "Mẫu số 03 — Cán bộ, công chức, viên chức",
+}
+"""Vietnamese names of the evaluation forms (``data/tenants/*/forms``), not their codes."""
+
+FIELD_LABELS = {
+    "period": "Kỳ đánh giá (tháng)",
+    "person": "Cán bộ",
+    "unit": "Đơn vị",
+    "code": "Mã",
+    "kind": "Loại báo cáo",
+    "fmt": "Định dạng tệp",
+    "axis": "Tiêu chí so sánh",
+    "status": "Trạng thái",
+    "group": "Nhóm nhiệm vụ",
+    "ok": "Thông báo",
+    "next": "Trang tiếp theo",
+    "name": "Tên nhiệm vụ",
+    "basis": "Căn cứ",
+    "key_result": "Kết quả then chốt",
+    "lead_unit": "Đơn vị chủ trì",
+    "lead_person": "Người chủ trì",
+    "start_date": "Ngày bắt đầu",
+    "due_date": "Hạn hoàn thành",
+    "output_product": "Sản phẩm đầu ra",
+    "quality_criteria": "Tiêu chí chất lượng",
+    "catalog_item": "Danh mục công việc",
+    "quantity": "Số lượng",
+    "ratio": "Tỷ lệ xuất sắc",
+    "reason": "Lý do",
+    "comment": "Nhận xét",
+    "answer": "Trả lời",
+    "general": "Tiêu chí chung",
+    "final_grade": "Mức xếp loại",
+    "evidence": "Minh chứng",
+}
+"""Vietnamese names of the fields the pages and the APIs name in their errors."""
+
+FIELD_HINTS = {
+    "period": "có dạng YYYY-MM với tháng từ 01 đến 12, ví dụ 2026-06",
+}
+"""What a well-formed value of a field looks like (shown after a format error)."""
+
+
+def field_label(field: str) -> str:
+    """The Vietnamese name of an API or form field (``rows.1.2`` → ``Tiêu chí 1.2``); the
+    field itself when unknown."""
+    if field.startswith("rows."):
+        return f"Tiêu chí {field.removeprefix('rows.')}"
+    return FIELD_LABELS.get(field, field)
+
+
+def label(value: object, mapping: dict[str, str] | None = None) -> str:
+    """``mapping[value]`` (a code's Vietnamese name), the value itself when it is not in
+    ``mapping``, :data:`DASH` when absent (``None``, ``""``, ``"None"``)."""
+    if value is None or value in ("", "None"):
+        return DASH
+    text = str(value)
+    return (mapping or {}).get(text, text)
+
+
+def number(value: str | int | float | Decimal | None, places: int | None = None) -> str:
+    """A number with the Vietnamese decimal comma (``"83.90"`` → ``"83,9"``; with ``places``
+    rounded half-up to that many decimals); :data:`DASH`
+    when absent; text that is not a number is shown as is. The one number format of the
+    pages: :func:`points` and the ``number`` filter."""
+    if value is None or value in ("", "None"):
+        return DASH
+    try:
+        exact = Decimal(str(value))
+    except ArithmeticError:
+        return str(value)
+    if not exact.is_finite():
+        return str(value)
+    if places is not None:
+        exact = exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+        return format(exact, "f").replace(".", ",")
+    return format(exact.normalize(), "f").replace(".", ",")
+
+
+def parse_number(typed: str) -> Decimal | None:
+    """A number as a person types it: ``1,5`` or ``1.5`` (decimal comma or point), spaces
+    around it ignored; ``None`` when it is not one number (``1,2,3``, ``1.2,3``, ``abc``,
+    ``NaN``, empty). Thousands separators are not read: ``1.500`` is one and a half, as
+    the forms' hints show decimals, never thousands."""
+    text = str(typed).strip().replace(" ", "").replace("\u00a0", "")
+    if not text or (text.count(",") + text.count(".")) > 1:
+        return None
+    try:
+        value = Decimal(text.replace(",", "."))
+    except ArithmeticError:
+        return None
+    return value if value.is_finite() else None
+
+
+def decimal_text(typed: str) -> str:
+    """What an API receives for a typed number: ``1,5`` and ``1.5`` → ``"1.5"``; text that is
+    not one number is sent trimmed as typed, for the API to judge (and name the field)."""
+    value = parse_number(typed)
+    return str(typed).strip() if value is None else format(value, "f")
+
+
+def _parsed_datetime(value: object) -> datetime | date | None:
+    if isinstance(value, datetime | date):
+        return value
+    text = str(value).strip()
+    if not text:
+        return None
+    try:
+        if len(text) == 10:
+            return date.fromisoformat(text)
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def date_label(value: object) -> str:
+    """A date as ``dd/mm/yyyy`` (``2026-06-26`` or a date-time → ``26/06/2026``; a
+    date-time's own day, see :func:`datetime_label` for a zone's); :data:`DASH` when absent;
+    text that is not a date is shown as is."""
+    if value is None or value in ("", "None"):
+        return DASH
+    found = _parsed_datetime(value)
+    if found is None:
+        return str(value)
+    return f"{found.day:02d}/{found.month:02d}/{found.year:04d}"
+
+
+def datetime_label(value: object, zone: str = "Asia/Ho_Chi_Minh") -> str:
+    """A moment as ``dd/mm/yyyy HH:MM`` in the time zone ``zone`` (the tenant's): the services
+    answer UTC (a time without an offset is read as UTC); a bare date is shown as
+    :func:`date_label`; :data:`DASH` when absent; other text as is."""
+    if value is None or value in ("", "None"):
+        return DASH
+    found = _parsed_datetime(value)
+    if found is None:
+        return str(value)
+    if not isinstance(found, datetime):
+        return date_label(found)
+    moment = found if found.tzinfo else found.replace(tzinfo=UTC)
+    local = moment.astimezone(ZoneInfo(zone))
+    return f"{local.day:02d}/{local.month:02d}/{local.year:04d} {local.hour:02d}:{local.minute:02d}"

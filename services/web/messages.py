@@ -18,6 +18,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from services.web.labels import FIELD_HINTS, field_label
+
 FORM = ""
 """Key of the errors that belong to the whole form, not to one field."""
 
@@ -32,8 +34,8 @@ _PYDANTIC: dict[str, str] = {
     "less_than": "phải nhỏ hơn {lt}",
     "greater_than_equal": "không được nhỏ hơn {ge}",
     "greater_than": "phải lớn hơn {gt}",
-    "decimal_parsing": "phải là một số (ví dụ 1.5)",
-    "decimal_type": "phải là một số (ví dụ 1.5)",
+    "decimal_parsing": "phải là một số (ví dụ 1,5)",
+    "decimal_type": "phải là một số (ví dụ 1,5)",
     "decimal_max_places": "tối đa {decimal_places} chữ số thập phân",
     "decimal_max_digits": "quá nhiều chữ số",
     "finite_number": "phải là số hữu hạn",
@@ -114,8 +116,49 @@ def _field(loc: list[Any]) -> str:
     return ".".join(parts)
 
 
+def _add(errors: dict[str, str], field: str, message: str) -> None:
+    """``message`` for ``field``, after what the field already holds (each text once)."""
+    if not message:
+        return
+    held = errors.get(field)
+    if held is None:
+        errors[field] = message
+    elif message not in held.split("; "):
+        errors[field] = f"{held}; {message}"
+
+
+def _one(errors: dict[str, str], status: int, item: Any) -> None:
+    """Add the errors of one refusal ``item`` (any of the three shapes) to ``errors``."""
+    if isinstance(item, dict) and "reasons" in item:
+        reasons = [vietnamese(r) for r in item.get("reasons") or []]
+        _add(errors, FORM, FORBIDDEN + (": " + "; ".join(reasons) if reasons else ""))
+    elif isinstance(item, dict) and "field" in item:
+        field, reason = str(item["field"]), vietnamese(str(item.get("reason", "")))
+        if status == 404 or field in ("status", "evaluation", "workflow", "appeal"):
+            _add(errors, FORM, reason)
+        else:
+            _add(errors, field, reason)
+    elif isinstance(item, dict) and ({"loc", "msg", "missing"} & item.keys()):
+        field = _field(list(item.get("loc") or []))
+        missing = [str(m) for m in item.get("missing") or []]
+        if missing:  # the tasks service's "6 rõ" check names every missing field
+            for name in missing:
+                _add(errors, name, MISSING)
+            lead = f"Chưa đủ thông tin bắt buộc (6 rõ): {len(missing)} trường còn thiếu"
+            _add(errors, FORM, lead)
+            return
+        message = _pydantic(item)
+        if item.get("type") == "string_pattern_mismatch" and field in FIELD_HINTS:
+            message = f"{message}: {FIELD_HINTS[field]}"
+        _add(errors, field, message)
+    elif item not in (None, ""):
+        _add(errors, FORM, vietnamese(str(item)))
+
+
 def field_errors(status: int, detail: Any) -> dict[str, str]:
-    """``{field: Vietnamese message}`` from a service's error ``detail`` at HTTP ``status``.
+    """``{field: Vietnamese message}`` from a service's error ``detail`` at HTTP ``status``:
+    every error it holds (a list of any of the shapes above is read item by item; two errors
+    of one field are joined with ``"; "``).
 
     Field names are the API's (``general``, ``rows.1.1``, ``comment``, ``reason``, ``ratio``,
     ``name``...); :data:`FORM` (``""``) holds what belongs to the form as a whole.
@@ -123,29 +166,28 @@ def field_errors(status: int, detail: Any) -> dict[str, str]:
     errors: dict[str, str] = {}
     if isinstance(detail, list):
         for item in detail:
-            if not isinstance(item, dict):
-                continue
-            field = _field(list(item.get("loc") or []))
-            missing = [str(m) for m in item.get("missing") or []]
-            if missing:  # the tasks service's "6 rõ" check names every missing field
-                for name in missing:
-                    errors.setdefault(name, MISSING)
-                errors.setdefault(
-                    FORM, f"Chưa đủ thông tin bắt buộc (6 rõ): {len(missing)} trường còn thiếu"
-                )
-                continue
-            errors.setdefault(field, _pydantic(item))
+            _one(errors, status, item)
         return errors or {FORM: f"Dữ liệu không hợp lệ (mã {status})"}
-    if isinstance(detail, dict) and "reasons" in detail:
-        reasons = [vietnamese(r) for r in detail.get("reasons") or []]
-        return {FORM: FORBIDDEN + (": " + "; ".join(reasons) if reasons else "")}
-    if isinstance(detail, dict) and "field" in detail:
-        field, reason = str(detail["field"]), vietnamese(str(detail.get("reason", "")))
-        if status == 404 or field in ("status", "evaluation", "workflow", "appeal"):
-            return {FORM: reason}
-        return {field: reason}
+    _one(errors, status, detail)
+    if errors:
+        return errors
     if status == 403:
         return {FORM: FORBIDDEN}
     if status == 404:
         return {FORM: NOT_FOUND}
-    return {FORM: vietnamese(str(detail)) if detail else f"Lỗi {status}"}
+    return {FORM: f"Lỗi {status}"}
+
+
+def error_lines(errors: dict[str, str]) -> list[str]:
+    """Every error of :func:`field_errors` as a line to show where there is no field to put
+    it beside (an error page, a row of a list): the whole form's first, then each field's
+    with its Vietnamese name (``Tiêu chí 1.2: phải là một số (ví dụ 1,5)``)."""
+    lines = [errors[FORM]] if errors.get(FORM) else []
+    lines += [f"{field_label(f)}: {m}" for f, m in errors.items() if f != FORM]
+    return lines
+
+
+def error_summary(status: int, detail: Any) -> str:
+    """All the errors of a refusal on one line (``"; "``-joined :func:`error_lines`), e.g. a
+    task's row in a list."""
+    return "; ".join(error_lines(field_errors(status, detail)))

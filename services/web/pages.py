@@ -4,11 +4,19 @@ person, their tenant, their roles as planning grants them — never the token's 
 errors in Vietnamese.
 
 A request without a valid token cookie is sent to the log-in page (:class:`LoginRequired`).
+
+The templates' filters are registered here, once, for every page (:data:`FILTERS`): numbers
+with the decimal comma (``points``, ``number``), dates ``dd/mm/yyyy`` (``date``), moments in
+the tenant's time zone (``datetime``), codes as names (``label``, ``unit_name``,
+``person_name``, ``form_name``), ``—`` for what is absent (``dash``). Typed numbers are read
+by :func:`parse_number` / :func:`decimal_text` (``1,5`` and ``1.5``).
 """
 
 from __future__ import annotations
 
 import calendar
+import logging
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,21 +25,54 @@ from typing import Annotated, Any
 from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
 
 from services.common.auth import AuthError, Principal, verify_token
 from services.common.roles import GrantSource, RolesUnavailable, effective_roles
 from services.web import labels
-from services.web.backend import ApiError, Backend
+from services.web.backend import ApiError, Backend, ServiceDown
+from services.web.labels import decimal_text, parse_number
 from services.web.settings import WebSettings
 
 TOKEN_COOKIE = "woms_token"
 NAME_COOKIE = "woms_name"
 HERE = Path(__file__).resolve().parent
 ZONE = "Asia/Ho_Chi_Minh"
-"""The day on which roles are read from planning is today in this zone."""
+"""The zone of a tenant whose own is not known (the registry cannot be read): the day on
+which roles are read from planning, the zone times are shown in."""
+__all__ = ["decimal_text", "parse_number"]  # shared number parsing, re-exported for the pages
+_log = logging.getLogger(__name__)
+_zones: dict[str, str] = {}
+_zones_lock = threading.Lock()
+
+
+def tenant_zone(tenant: str) -> str:
+    """The tenant's time zone as the platform registry holds it (``time_zone`` of the tenant
+    file, e.g. ``Asia/Ho_Chi_Minh`` for ``hanoi``; :func:`services.common.tenancy.cached_tenant`),
+    read once per process; :data:`ZONE` when the tenant is not registered or the registry
+    cannot be read (then asked again on a later call)."""
+    if tenant in _zones:
+        return _zones[tenant]
+    from services.common import tenancy  # the registry: only this one read of it
+
+    try:
+        found = tenancy.cached_tenant(tenant)
+    except Exception as exc:  # any registry failure: the default zone
+        _log.warning("time zone of %s not read (%s); showing %s", tenant, exc, ZONE)
+        return ZONE
+    zone = found.time_zone if found else ZONE
+    try:
+        ZoneInfo(zone)
+    except (KeyError, ValueError):
+        zone = ZONE
+    with _zones_lock:
+        _zones[tenant] = zone
+    return zone
+
 
 ROLE_LABELS = {
     "tenant_admin": "Quản trị của đơn vị thuê bao",
@@ -39,6 +80,56 @@ ROLE_LABELS = {
     "external_body": "Cơ quan đánh giá bên ngoài",
 }
 """Vietnamese names of the roles planning grants (shown beside the signed-in person)."""
+
+
+def _viewer_in(context: Context) -> Viewer | None:
+    me = context.get("me")
+    return me if isinstance(me, Viewer) else None
+
+
+@pass_context
+def _datetime_filter(context: Context, value: Any) -> str:
+    """``{{ h.at | datetime }}``: a service's UTC moment in the viewer's tenant's zone."""
+    me = _viewer_in(context)
+    return labels.datetime_label(value, tenant_zone(me.tenant) if me else ZONE)
+
+
+@pass_context
+def _unit_name(context: Context, code: Any) -> str:
+    """``{{ ev.unit | unit_name }}``: the unit's name (planning ``/units``), its code when
+    the unit is not listed; ``—`` when absent."""
+    me = _viewer_in(context)
+    if code in (None, "", "None"):
+        return labels.DASH
+    return me.unit_names().get(str(code), str(code)) if me else str(code)
+
+
+@pass_context
+def _person_name(context: Context, code: Any) -> str:
+    """``{{ t.lead_person | person_name }}``: the person's name (planning ``/people``); system
+    actors are "Hệ thống"; the code when not listed; ``—`` when absent."""
+    me = _viewer_in(context)
+    if code in (None, "", "None"):
+        return labels.DASH
+    if str(code).startswith("system:"):
+        return "Hệ thống"
+    return me.names().get(str(code), str(code)) if me else str(code)
+
+
+FILTERS = {
+    "period": labels.period_label,
+    "percent": labels.percent,
+    "points": labels.points,
+    "number": labels.number,
+    "date": labels.date_label,
+    "datetime": _datetime_filter,
+    "label": labels.label,
+    "dash": lambda value: labels.DASH if value in (None, "", "None") else value,
+    "form_name": lambda code: labels.label(code, labels.FORM_NAMES),
+    "unit_name": _unit_name,
+    "person_name": _person_name,
+}
+"""Every page's filters, registered in :data:`templates` (one place)."""
 
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.globals.update(
@@ -50,10 +141,9 @@ templates.env.globals.update(
     TASK_STATUS=labels.TASK_STATUS,
     TASK_GROUPS=labels.TASK_GROUPS,
     PERSPECTIVES=labels.PERSPECTIVES,
+    FORM_NAMES=labels.FORM_NAMES,
 )
-templates.env.filters.update(
-    period=labels.period_label, percent=labels.percent, points=labels.points
-)
+templates.env.filters.update(FILTERS)
 
 
 class LoginRequired(Exception):
@@ -70,13 +160,13 @@ def granted_roles(request: Request, tenant: str) -> Mapping[str, frozenset[str]]
     cached ``RELATION_CACHE_S``).
 
     Raises:
-        HTTPException: 503 when planning's grants cannot be read.
+        ServiceDown: planning's grants cannot be read (the app's "service down" page, 503).
     """
     source: GrantSource = request.app.state.role_grants
     try:
-        return source.grants(tenant, datetime.now(ZoneInfo(ZONE)).date())
+        return source.grants(tenant, datetime.now(ZoneInfo(tenant_zone(tenant))).date())
     except RolesUnavailable as exc:
-        raise HTTPException(503, "Không đọc được vai trò từ dịch vụ kế hoạch") from exc
+        raise ServiceDown("planning", str(exc)) from exc
 
 
 def period_end(period: str) -> str:
@@ -96,6 +186,7 @@ class Viewer:
     settings: WebSettings
     _relations: dict[str, dict[str, Any]] = field(default_factory=dict)
     _names: dict[str, str] | None = None
+    _unit_names: dict[str, str] | None = None
 
     @property
     def person(self) -> str:
@@ -139,6 +230,23 @@ class Viewer:
                     break
             self._names = found
         return self._names
+
+    def unit_names(self) -> dict[str, str]:
+        """``{unit code: name}`` of the tenant (planning ``/units``, read once a request)."""
+        if self._unit_names is None:
+            found: dict[str, str] = {}
+            while True:
+                page = self.backend.get("planning", "/units", offset=len(found), limit=200)
+                found.update({u["code"]: u.get("name") or u["code"] for u in page["items"]})
+                if not page["items"] or len(found) >= page.get("total", 0):
+                    break
+            self._unit_names = found
+        return self._unit_names
+
+    @property
+    def zone(self) -> str:
+        """The tenant's time zone (:func:`tenant_zone`)."""
+        return tenant_zone(self.tenant)
 
     def unit_of(self, person: str, period: str) -> str | None:
         """The first unit listing ``person`` in the period's relation (primary first)."""
@@ -193,3 +301,12 @@ def render(
 def api_failure(exc: ApiError) -> int:
     """The status a page answers when a service refused: 4xx kept, 5xx → 502."""
     return exc.status if 400 <= exc.status < 500 else 502
+
+
+def viewer_or_none(request: Request) -> Viewer | None:
+    """The signed-in :class:`Viewer` for a page that must answer anyway (an error page in the
+    application's frame), or ``None``: not signed in, or planning cannot tell their roles."""
+    try:
+        return viewer(request)
+    except Exception:  # an error page never fails for want of its menu
+        return None

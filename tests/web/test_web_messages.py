@@ -21,7 +21,7 @@ def test_pydantic_422_names_the_field_in_vietnamese() -> None:
     ]
     assert field_errors(422, detail) == {
         "general": "không được lớn hơn 30",
-        "rows.1.2": "phải là một số (ví dụ 1.5)",
+        "rows.1.2": "phải là một số (ví dụ 1,5)",
         "reason": "không được để trống",
     }
 
