@@ -367,8 +367,12 @@ def endpoints_of(service: str, seed: Seed) -> list[Endpoint]:
                 return
             code = created.json()["code"]
             for action, who in (("assign", head), ("start", staff[lead]), ("submit", staff[lead])):
+                evidence = {"evidence_links": [f"https://vanban.example/{code}"]}  # 000 §VI.4
                 answer = user.client.post(
-                    f"{t}/tasks/{code}/{action}", headers=who, name=f"POST /tasks/{{code}}/{action}"
+                    f"{t}/tasks/{code}/{action}",
+                    headers=who,
+                    json=evidence if action == "submit" else None,
+                    name=f"POST /tasks/{{code}}/{action}",
                 )
                 if answer.status_code != 200:
                     return

@@ -161,7 +161,20 @@ def _check(
 
 def _central(principal: Principal, tenants: Sequence[str]) -> list[str]:
     """403 unless ``woms.reporting.authz`` lets ``principal`` query ``tenants`` as a central
-    body; 422 naming ``tenants`` when one is not onboarded. Returns the tenants, deduplicated."""
+    body; 422 naming ``tenants`` when a code is malformed (before the policy, which expects
+    codes) or, after it, when one is not onboarded. Returns the tenants, deduplicated."""
+    malformed = [t for t in tenants if not tenancy.CODE_PATTERN.fullmatch(t)]
+    if malformed:  # a shape check only: nothing is said of which tenants exist
+        raise HTTPException(
+            422,
+            [
+                {
+                    "loc": ["query", "tenants"],
+                    "msg": "mã đơn vị thuê bao không hợp lệ / malformed tenant code "
+                    f"(pattern {tenancy.CODE_PATTERN.pattern}): {len(malformed)} value(s)",
+                }
+            ],
+        )
     resource = access.central_resource(tenants)
     asked: list[str] = resource["tenants"]
     Authorizer("reporting", principal.tenant, principal, policies).authorize(

@@ -144,7 +144,17 @@ def _burst(
             tasks.act(s, tenant, rules, code, "assign", BOSS, date(2026, 6, 5))
             if n % 3:
                 tasks.act(s, tenant, rules, code, "start", person, date(2026, 6, 8))
-                tasks.act(s, tenant, rules, code, "submit", person, date(2026, 6, 17))
+                product = [f"https://vanban.example/{code}"]  # evidence, 000 §VI.4
+                tasks.act(
+                    s,
+                    tenant,
+                    rules,
+                    code,
+                    "submit",
+                    person,
+                    date(2026, 6, 17),
+                    evidence_links=product,
+                )
             if n % 3 == 1:
                 tasks.act(s, tenant, rules, code, "approve", BOSS, date(2026, 6, 18))
         written[0] = n

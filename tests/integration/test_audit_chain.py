@@ -67,7 +67,8 @@ def _month(engine: Engine, person: str) -> None:
     with transaction(engine) as s:
         evaluation.self_assess(s, TENANT, person, PERIOD, 30, person)
     with transaction(engine) as s:
-        evaluation.decide(s, TENANT, person, PERIOD, "P02")
+        # nobody reviewed: the authority enters the general points (001 §II.1)
+        evaluation.decide(s, TENANT, person, PERIOD, "P02", general=30)
     with transaction(engine) as s:
         evaluation.publish(s, TENANT, person, PERIOD, None, "P02")
 

@@ -330,5 +330,14 @@ def _approve(dbs: TenantDbs, code: str) -> None:
         if task.status == "assigned":
             tasks.act(s, dbs.code, rules, code, "start", task.lead_person, date(2026, 7, 1))
         if task.status != "submitted":
-            tasks.act(s, dbs.code, rules, code, "submit", task.lead_person, date(2026, 7, 2))
+            tasks.act(
+                s,
+                dbs.code,
+                rules,
+                code,
+                "submit",
+                task.lead_person,
+                date(2026, 7, 2),
+                evidence_links=[f"https://vanban.example/{code}"],  # 000 §VI.4
+            )
         tasks.act(s, dbs.code, rules, code, "approve", BOSS, date(2026, 7, 3))

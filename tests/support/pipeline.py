@@ -118,12 +118,14 @@ def drive_tasks(dbs: TenantDbs, seed: int, count: int = 28, first: int = 1) -> N
             if path == "in_progress":
                 continue
             early, late = due - timedelta(days=2), due + timedelta(days=3)
-            tasks.act(s, dbs.code, rules, code, "submit", person, late if path == "late" else early)
+            product = [f"https://vanban.example/{code}"]  # evidence of the product, 000 §VI.4
+            when = late if path == "late" else early
+            tasks.act(s, dbs.code, rules, code, "submit", person, when, evidence_links=product)
             if path == "submitted":
                 continue
             if path == "returned":
                 tasks.act(s, dbs.code, rules, code, "return", BOSS, early, reason="Thiếu số liệu")
-                tasks.act(s, dbs.code, rules, code, "submit", person, late)
+                tasks.act(s, dbs.code, rules, code, "submit", person, late, evidence_links=product)
             tasks.act(s, dbs.code, rules, code, "approve", BOSS, late)
         tasks.flag_overdue(s, dbs.code, date(2026, 7, 1))
 
