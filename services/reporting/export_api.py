@@ -38,16 +38,23 @@ from services.common.exports.download import FILE_RESPONSES, file_response
 from services.common.settings import get_settings
 from services.common.text import Text
 from services.common.web import Context
-from services.reporting import export_records, service
+from services.reporting import export_records, queries, service
 from services.reporting.api import (
     SUBJECT,
+    Caller,
     Code,
     Ctx,
     PeriodQ,
     Relations,
     RelationSource,
+    TenantsQ,
+    TodayQ,
+    _central,
     _check,
+    day_of,
+    named_ranking,
     reading,
+    tenant_names,
 )
 
 FormatQ = Annotated[
@@ -67,6 +74,27 @@ DEFAULT_REPORTER = "Ban Tổ chức Tỉnh ủy"
 _ONE_BY_ONE = 5
 
 router = APIRouter(prefix="/tenants/{tenant}/reports", tags=["exports"])
+central_files = APIRouter(prefix="/central", tags=["exports"])
+#: The ranking axes by their Vietnamese names (the columns of the ranking file).
+AXIS_LABELS = {
+    "done_percent": "Tỷ lệ hoàn thành nhiệm vụ",
+    "on_time_percent": "Tỷ lệ đúng hạn",
+    "points_completed_percent": "Tỷ lệ điểm quy đổi hoàn thành",
+    "a_percent": "Tỷ lệ xếp loại A",
+    "published_percent": "Tỷ lệ đã công khai kết quả",
+    "late_people": "Số người chậm bước đánh giá",
+}
+AxisQ = Annotated[
+    Literal[
+        "done_percent",
+        "on_time_percent",
+        "points_completed_percent",
+        "a_percent",
+        "published_percent",
+        "late_people",
+    ],
+    Query(description="Tiêu chí xếp hạng / ranking axis"),
+]
 FILES = FILE_RESPONSES
 
 
@@ -231,6 +259,7 @@ def card_file(
     person: Code,
     period: PeriodQ,
     fmt: FormatQ,
+    today: TodayQ = None,
 ) -> Response:
     """Báo cáo nhiệm vụ được giao (``002``) as a file: the figures of
     ``GET /people/{person}/card`` (tasks and points by group, done, late, score, grade)."""
@@ -239,7 +268,7 @@ def card_file(
     if name is None:
         raise _unknown("person", person)
     with reading(request) as conn:
-        month = service.person_month(conn, ctx.tenant, person, period)
+        month = service.person_month(conn, ctx.tenant, person, period, today=day_of(today))
     units = [u["unit"] for u in month["covers"]["units"]]
     unit_names = src.unit_names(ctx.tenant, units) if units else {}
     unit = ", ".join(unit_names.get(u, u) for u in units) or None
@@ -258,18 +287,20 @@ def provincial_file(
     reporter: Annotated[
         Text, Query(min_length=1, max_length=200, description="Đơn vị báo cáo / reporting body")
     ] = DEFAULT_REPORTER,
+    today: TodayQ = None,
 ) -> Response:
     """Báo cáo Thường trực Tỉnh ủy (``003``, Phụ lục row 10): for ``YYYY-MM`` the monthly summary,
     for ``YYYY-Qn`` the 3-monthly review (the three months' figures added up, people and grades
     counted per month). Per unit: people, graded, A–D, not evaluated, tasks, done, late (done
     late or overdue), average score; and the tenant's total. Needs ``reporting.tenant``."""
     _check(ctx, source, period)
+    day = day_of(today)
     evaluations: list[dict[str, Any]] = []
     tasks: list[dict[str, Any]] = []
     with reading(request) as conn:
         for month in export_records.quarter_months(period):
             evaluations += service.evaluation_rows(conn, [ctx.tenant], month)
-            tasks += service.task_summary(conn, [ctx.tenant], month, by="unit")["rows"]
+            tasks += service.task_summary(conn, [ctx.tenant], month, by="unit", today=day)["rows"]
     codes = {r["unit"] for r in evaluations} | {r["unit"] for r in tasks}
     unit_names = src.unit_names(ctx.tenant, codes) if codes else {}
     with transaction(tenancy.registry_engine()) as session:
@@ -279,3 +310,24 @@ def provincial_file(
     data = export_records.provincial_summary(period, province, reporter, units)
     kind = "Báo cáo sơ kết 3 tháng" if data["kind"] == "quarterly" else "Báo cáo tổng hợp KPI"
     return _file(data, fmt, f"{kind} {period}")
+
+
+@central_files.get("/rankings/export", response_class=Response, responses=FILES)
+def ranking_file(
+    request: Request,
+    caller: Caller,
+    period: PeriodQ,
+    tenants: TenantsQ,
+    fmt: FormatQ,
+    axis: AxisQ = "done_percent",
+    today: TodayQ = None,
+) -> Response:
+    """Xếp hạng đơn vị / the ranking of ``GET /central/rankings`` as a file: rank, tenant and
+    unit names, the value on the axis, tasks (total, done, overdue) and grades (graded, A),
+    with their totals. The same check as the JSON (``reporting.central``)."""
+    asked = _central(caller, tenants)
+    with reading(request) as conn:
+        ranking = queries.unit_ranking(conn, asked, period, axis, today=day_of(today))
+    named = named_ranking(request, ranking)
+    data = export_records.unit_ranking(named, AXIS_LABELS[axis], tenant_names(asked))
+    return _file(data, fmt, f"Xếp hạng đơn vị {period}")

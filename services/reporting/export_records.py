@@ -69,7 +69,9 @@ def unit_summary(
 ) -> dict[str, Any]:
     """Record 2 of ``001 §V.2`` from the unit's ``evaluation_facts`` rows of ``period``: one line
     per person (by code) with step, score, proposed and final grade; counts by final grade
-    among the decided, not evaluated, undecided (as ``services/evaluation/records.py``).
+    among the decided, not evaluated, undecided (as ``services/evaluation/records.py``), which
+    add up to the lines. The read models hold no general points nor task result: the list
+    has no such columns (``general_points`` false); the evaluation service's record has them.
 
     Args:
         unit: the unit's name as printed (planning's name, else its code).
@@ -105,6 +107,7 @@ def unit_summary(
         "title": f"{SUMMARY_TITLE} tháng {month_label(period)}",
         "unit": unit,
         "period": period,
+        "general_points": False,  # not in the read models: no blank columns
         "lines": lines,
         "by_final_grade": by_grade,
         "not_evaluated": not_evaluated,
@@ -246,4 +249,42 @@ def provincial_summary(
         "reporter": reporter,
         "period": period,
         "units": [dict(u) for u in units],
+    }
+
+
+RANKING_TITLE = "Xếp hạng các cơ quan, đơn vị"
+
+
+def unit_ranking(
+    ranking: Mapping[str, Any], axis_label: str, tenant_names: Mapping[str, str]
+) -> dict[str, Any]:
+    """The ranking record from :func:`services.reporting.queries.unit_ranking` with the
+    ``tenant_name`` / ``unit_name`` of :func:`services.reporting.api.named_ranking`: per unit
+    its rank and value on the axis, tasks (total, done, overdue) and grades (graded, A)."""
+    lines = []
+    for item in ranking["units"]:
+        tasks = item["tasks"] or {}
+        grades = item["grades"] or {}
+        value = item["value"]
+        lines.append(
+            {
+                "rank": item["rank"],
+                "tenant": item.get("tenant_name") or item["tenant"],
+                "unit": item.get("unit_name") or item["unit"],
+                "value": None if value is None else text(Decimal(value)),
+                "tasks": tasks.get("total", 0),
+                "tasks_done": tasks.get("done", 0),
+                "tasks_overdue": tasks.get("overdue", 0),
+                "graded": grades.get("graded", 0),
+                "A": grades.get("A", 0),
+            }
+        )
+    return {
+        "record": "unit_ranking",
+        "title": f"{RANKING_TITLE} tháng {month_label(ranking['period'])}",
+        "period": ranking["period"],
+        "axis": axis_label,
+        "percent": ranking["axis"].endswith("_percent"),
+        "tenants": [tenant_names.get(t, t) for t in ranking["covers"]["tenants"]],
+        "lines": lines,
     }

@@ -342,7 +342,8 @@ def early_warnings(
 
     Returns:
         ``{"tenant", "period", "today", "unit", "person", "covers", "rules",
-        "counts": {kind: n},
+        "counts": {kind: n}, "task_counts": {kind: n} (the tasks' warnings only: their
+        ``overdue`` is the tasks' overdue figure, :func:`repository.is_overdue`),
         "warnings": [{"kind", "item_kind", "code", "owner", "figures", "message"}]}``
     """
     tree = goal_tree(conn, tenant, period, today, unit=unit, person=person, tables=tables)
@@ -383,8 +384,8 @@ def early_warnings(
             )
         )
     for task in repo.open_tasks(conn, tables, tenant, period, unit=unit, person=person):
-        if task["due_date"] is None or task["status"] in HANDED_OVER:
-            continue
+        if task["due_date"] is None or task["status"] not in repo.WITH_THE_LEAD:
+            continue  # handed over (submitted): no warning; overdue as repo.is_overdue
         assigned = task["assigned_at"].date() if task["assigned_at"] else task["due_date"]
         last = task["last_event_at"].date() if task["last_event_at"] else None
         items.append(
@@ -402,8 +403,11 @@ def early_warnings(
     chosen = warning_rules or rules.WarningRules()
     found = rules.early_warnings(items, today, calendar, chosen)
     counts: dict[str, int] = {kind.value: 0 for kind in rules.WarningKind}
+    task_counts = dict(counts)
     for w in found:
         counts[w.kind.value] += 1
+        if w.item_kind is rules.ItemKind.TASK:
+            task_counts[w.kind.value] += 1
     return {
         "tenant": tenant,
         "period": period,
@@ -413,5 +417,6 @@ def early_warnings(
         "covers": tree["covers"],
         "rules": chosen,
         "counts": counts,
+        "task_counts": task_counts,
         "warnings": found,
     }

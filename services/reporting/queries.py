@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -126,6 +127,7 @@ def unit_ranking(
     period: str,
     axis: str,
     *,
+    today: date | None = None,
     tables: ProjectionTables = LIVE,
 ) -> dict[str, Any]:
     """Units of ``tenants`` ranked by ``axis`` for ``period`` (see :data:`AXES`): percentages
@@ -146,7 +148,7 @@ def unit_ranking(
     figures: dict[tuple[str, str], dict[str, Any]] = defaultdict(
         lambda: {"tasks": None, "grades": None, "cycle": None}
     )
-    for row in repo.task_totals(conn, tables, tenants, period, by=("tenant", "unit")):
+    for row in service.task_rows(conn, tables, tenants, period, today, by=("tenant", "unit")):
         tenant, unit = row.pop("tenant"), row.pop("unit")
         figures[(tenant, unit)]["tasks"] = service.with_rates(row)
     steps: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)

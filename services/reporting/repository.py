@@ -477,6 +477,49 @@ def task_totals(
     return out
 
 
+#: Task statuses whose work is still with the lead (not handed over, not decided): past the
+#: due date such a task is overdue (:func:`is_overdue`).
+WITH_THE_LEAD = frozenset({"assigned", "in_progress", "returned"})
+
+
+def is_overdue(status: str, due: date | None, flagged: bool, today: date) -> bool:
+    """The one rule of "quá hạn chưa xong" (overdue and not done, ``000 §VI.2``) on ``today``:
+    the task is still with its lead (assigned, in progress or returned, :data:`WITH_THE_LEAD`)
+    and its due date is before ``today``; a task whose events carried no due date is overdue
+    when the tasks service flagged it (``task.overdue``). Submitted (handed over), approved
+    and cancelled tasks are not overdue. The dashboard, the person card, the exports, the
+    rankings and the early warnings all count with this rule."""
+    if status not in WITH_THE_LEAD:
+        return False
+    return due < today if due is not None else bool(flagged)
+
+
+def overdue_counts(
+    conn: Connection,
+    t: ProjectionTables,
+    tenants: Sequence[str],
+    period: str,
+    today: date,
+    *,
+    unit: str | None = None,
+    person: str | None = None,
+    by: Sequence[str] = (),
+) -> dict[tuple[Any, ...], int]:
+    """Tasks of the scope overdue on ``today`` (:func:`is_overdue`) counted per value of the
+    ``task_facts`` columns named in ``by`` (``tenant``, ``unit``, ``person``, ``task_group``;
+    the key ``()`` without ``by``)."""
+    c = t.task_facts.c
+    keys = [getattr(c, name) for name in by]
+    query = select(*keys, c.status, c.due_date, c.overdue).where(
+        *_scope(c, tenants, period, unit, person), c.status.in_(sorted(WITH_THE_LEAD))
+    )
+    counts: dict[tuple[Any, ...], int] = defaultdict(int)
+    for row in conn.execute(query):
+        if is_overdue(row.status, row.due_date, bool(row.overdue), today):
+            counts[tuple(row[: len(keys)])] += 1
+    return dict(counts)
+
+
 def covered_units(
     conn: Connection,
     t: ProjectionTables,

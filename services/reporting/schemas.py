@@ -208,4 +208,6 @@ class WarningsOut(BaseModel):
     covers: GoalCovers
     rules: WarningRulesOut
     counts: dict[str, int]
+    #: The counts of the tasks' warnings only (``overdue`` equals the task figures' overdue).
+    task_counts: dict[str, int]
     warnings: list[WarningOut]

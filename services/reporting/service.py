@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -62,6 +63,39 @@ def with_rates(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def with_overdue(
+    rows: list[dict[str, Any]], counts: dict[tuple[Any, ...], int], keys: Sequence[str]
+) -> list[dict[str, Any]]:
+    """``rows`` (task sums keyed by ``keys``) with ``overdue`` replaced by ``counts`` (from
+    :func:`services.reporting.repository.overdue_counts` over the same ``keys``)."""
+    return [{**r, "overdue": counts.get(tuple(r[k] for k in keys), 0)} for r in rows]
+
+
+def task_rows(
+    conn: Connection,
+    tables: ProjectionTables,
+    tenants: Sequence[str],
+    period: str,
+    today: date | None,
+    *,
+    unit: str | None = None,
+    person: str | None = None,
+    by: Sequence[str] = (),
+) -> list[dict[str, Any]]:
+    """The task sums of the scope grouped by ``by`` (:func:`repository.task_totals`) with
+    ``overdue`` counted on ``today`` by the one rule :func:`repository.is_overdue` — the figure
+    the dashboard, the cards, the exports, the rankings and the early warnings share (the HTTP
+    API always gives a day: the one asked for, else the server's date). Without a day,
+    ``overdue`` is as the events flagged it (``task.overdue``, the tasks service's daily
+    sweep, which applies the same rule on the day it runs)."""
+    scope = {"unit": unit, "person": person}
+    rows = repo.task_totals(conn, tables, tenants, period, **scope, by=by)
+    if today is None:
+        return rows
+    counts = repo.overdue_counts(conn, tables, tenants, period, today, **scope, by=by)
+    return with_overdue(rows, counts, by)
+
+
 def task_summary(
     conn: Connection,
     tenants: Sequence[str],
@@ -70,6 +104,7 @@ def task_summary(
     unit: str | None = None,
     person: str | None = None,
     by: str | None = None,
+    today: date | None = None,
     tables: ProjectionTables = LIVE,
 ) -> dict[str, Any]:
     """Tasks of ``period`` (``YYYY-MM``) in ``tenants`` (optionally one unit / person): total,
@@ -78,6 +113,8 @@ def task_summary(
 
     Args:
         by: also break the figures down by ``tenant``, ``unit`` or ``person``.
+        today: the day ``overdue`` is counted on (:func:`repository.is_overdue`); ``None``:
+            as the events flagged it (see :func:`task_rows`).
 
     Returns:
         ``{"period", "covers", "totals": {...}, "by_group": [{"task_group", ...}],
@@ -96,10 +133,11 @@ def task_summary(
     }
     if by is not None and by not in levels:
         raise ValueError(f"by: {by!r} is not one of tenant, unit, person")
+    day = today
     scope = {"unit": unit, "person": person}
-    totals = repo.task_totals(conn, tables, tenants, period, **scope)
-    groups = repo.task_totals(conn, tables, tenants, period, **scope, by=("task_group",))
-    rows = repo.task_totals(conn, tables, tenants, period, **scope, by=levels[by]) if by else []
+    totals = task_rows(conn, tables, tenants, period, day, **scope)
+    groups = task_rows(conn, tables, tenants, period, day, **scope, by=("task_group",))
+    rows = task_rows(conn, tables, tenants, period, day, **scope, by=levels[by]) if by else []
     return {
         "period": period,
         "covers": covers(conn, tables, tenants, period, unit, person),
@@ -115,11 +153,13 @@ def person_month(
     person: str,
     period: str,
     *,
+    today: date | None = None,
     tables: ProjectionTables = LIVE,
 ) -> dict[str, Any]:
-    """One person's month: their tasks (as :func:`task_summary`, by group) and their
-    evaluation row (step, suggested score, score, grade, final grade, flags) or ``None``."""
-    tasks = task_summary(conn, [tenant], period, person=person, tables=tables)
+    """One person's month: their tasks (as :func:`task_summary`, by group, overdue on
+    ``today``) and their evaluation row (step, suggested score, score, grade, final grade,
+    general points, task result, flags) or ``None``."""
+    tasks = task_summary(conn, [tenant], period, person=person, today=today, tables=tables)
     rows = repo.evaluations(conn, tables, [tenant], period, person=person)
     return {
         "period": period,

@@ -16,6 +16,8 @@ from services.web.reports_pages import report
 
 router = APIRouter()
 
+#: Warnings listed on the dashboard (the rest are counted).
+SHOWN_WARNINGS = 6
 PeriodQuery = Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
 
 
@@ -46,7 +48,9 @@ def home(request: Request, me: Me, period: PeriodQuery = None) -> HTMLResponse:
     tasks, problem = report(me, "/tasks", period=period, **where)
     cycle, _ = report(me, "/cycle", period=period, unit=scope or unit) if scope else (None, None)
     grades, _ = report(me, "/grades", period=period, unit=scope) if scope else (None, None)
-    warnings, _ = report(me, "/warnings", period=period, unit=scope or unit)
+    # the warnings of the same scope as the figures (a head: the unit; others: their own
+    # tasks), on the same rule of "overdue" (reporting's repository.is_overdue)
+    warnings, _ = report(me, "/warnings", period=period, **where)
     trend = []
     for back in range(5, -1, -1):
         month = labels.shift_period(period, -back)
@@ -75,7 +79,10 @@ def home(request: Request, me: Me, period: PeriodQuery = None) -> HTMLResponse:
         problem=problem,
         cycle=cycle,
         reached=labels.steps_reached(cycle["by_step"]) if cycle else None,
-        warnings=(warnings or {}).get("warnings", [])[:6],
+        warnings=(warnings or {}).get("warnings", [])[:SHOWN_WARNINGS],
+        warning_total=len((warnings or {}).get("warnings", [])),
+        warning_counts=(warnings or {}).get("task_counts"),
+        scope_name=me.unit_names().get(scope, scope) if scope else None,
         grade_chart=chart,
         trend_chart=charts.trend_line(
             [labels.period_label(m) for m, _ in trend],

@@ -503,6 +503,10 @@ OPERATIONS: dict[str, dict[tuple[str, str], Bound | Excluded]] = {
             task("task.read"),
             variants=({"code": lambda w: w.ids["task"]}, {"code": lambda w: w.ids["other_task"]}),
         ),
+        ("GET", "/tenants/{tenant}/tasks/{code}/history"): Bound(
+            task("task.read"),
+            variants=({"code": lambda w: w.ids["task"]}, {"code": lambda w: w.ids["other_task"]}),
+        ),
         ("PATCH", "/tenants/{tenant}/tasks/{code}"): Bound(task("task.edit"), body={}),
         ("POST", "/tenants/{tenant}/tasks/{code}/progress"): Bound(
             task("task.progress"), body={"percent": 50}
@@ -661,6 +665,11 @@ OPERATIONS: dict[str, dict[tuple[str, str], Bound | Excluded]] = {
         ("GET", "/central/grades"): Bound(central, variants=CENTRAL_ASKS),
         ("GET", "/central/cycle"): Bound(central, variants=CENTRAL_ASKS),
         ("GET", "/central/rankings"): Bound(central, variants=CENTRAL_ASKS),
+        ("GET", "/central/rankings/export"): Bound(central, variants=CENTRAL_ASKS),
+        ("GET", "/central/tenants"): Excluded(
+            "the caller's own central grants, each tenant decided by reporting.central; "
+            "answers every caller (an empty list without a grant)"
+        ),
         ("GET", "/health"): HEALTH,
     },
 }

@@ -7,6 +7,7 @@ endpoint."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,11 @@ def sheet(content: bytes) -> list[list[Any]]:
     return [["" if v is None else v for v in r] for r in book.active.iter_rows(values_only=True)]
 
 
+def dec(value: Any) -> Any:
+    """A sheet's figure (stored as a number) or the JSON's decimal text, as an exact Decimal."""
+    return "" if value in ("", None) else Decimal(str(value))
+
+
 def pdf_text(content: bytes) -> str:
     return " ".join(
         " ".join((p.extract_text() or "").split()) for p in PdfReader(BytesIO(content)).pages
@@ -96,9 +102,9 @@ def test_the_persons_form_as_xlsx_and_pdf_holds_the_json_record(api: TestClient)
     for section in data["sections"]:
         for row in section["rows"]:
             [line] = [v for v in values if v[0] == row["code"] and v[1] == row["text"]]
-            assert line[2:4] == [row["max_points"], row["self_points"]]
+            assert [dec(v) for v in line[2:4]] == [dec(row["max_points"]), dec(row["self_points"])]
     [total] = [v for v in values if v[0] == "I" and v[1] == "Tổng điểm nhóm tiêu chí chung"]
-    assert total[2:4] == [data["general"]["max_points"], "29"]
+    assert [dec(v) for v in total[2:4]] == [dec(data["general"]["max_points"]), Decimal(29)]
 
     text = pdf_text(file_of(api, RECORD, "pdf", HEAD))  # the evaluator reads it too
     assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in text
@@ -113,9 +119,9 @@ def test_the_units_lists_as_files(api: TestClient) -> None:
     values = sheet(file_of(api, RECORDS, "xlsx", HEAD))
     assert values[0][0] == summary["title"].upper()
     for line in summary["lines"]:
-        [row] = [v for v in values if v[:2] == [str(line["no"]), line["person"]]]
-        assert row[4] == (line["self_general"] or "")
-    assert next(v for v in values if v[0] == "Tổng số")[1] == str(summary["total"])
+        [row] = [v for v in values if v[:2] == [line["no"], line["person"]]]
+        assert dec(row[4]) == dec(line["self_general"])
+    assert next(v for v in values if v[0] == "Tổng số")[1] == summary["total"]
 
     commendation = answer.json()["commendation"]
     text = pdf_text(file_of(api, f"{RECORDS}?record=commendation", "pdf", HEAD))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -90,10 +91,23 @@ GRADE_LABELS = {
 }
 
 
-def sheet(content: bytes) -> list[list[Any]]:
-    """The cells of the first sheet; an empty cell (an empty text is not stored) reads ``""``."""
+def cells(content: bytes) -> list[list[Any]]:
+    """The cells of the first sheet as stored (numbers as int / float)."""
     book = load_workbook(BytesIO(content))
-    return [["" if v is None else v for v in r] for r in book.active.iter_rows(values_only=True)]
+    return [list(r) for r in book.active.iter_rows(values_only=True)]
+
+
+def _figure(value: Any) -> Any:
+    """A stored number as its exact text (``83.9`` → ``"83.9"``, ``2`` → ``"2"``)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return "" if value is None else value
+    return f"{Decimal(str(value)).normalize():f}"
+
+
+def sheet(content: bytes) -> list[list[Any]]:
+    """The cells of the first sheet, figures (stored as numbers) as their exact text; an empty
+    cell reads ``""``."""
+    return [[_figure(v) for v in r] for r in cells(content)]
 
 
 def row_of(values: list[list[Any]], *head: Any) -> list[Any]:
@@ -108,8 +122,13 @@ def pdf_text(content: bytes) -> str:
 
 
 def n(value: Decimal | str) -> str:
-    """Exact decimal text without trailing zeros, as the exports print it."""
+    """Exact decimal text without trailing zeros (``"83.9"``)."""
     return f"{Decimal(value).normalize():f}"
+
+
+def vn(value: Decimal | str) -> str:
+    """As the PDF prints a figure: with a decimal comma (``"83,9"``)."""
+    return n(value).replace(".", ",")
 
 
 def fetch(client: TestClient, url: str, fmt: str, headers: dict[str, str]) -> bytes:
@@ -136,24 +155,45 @@ def test_unit_summary_files_hold_the_names_and_the_json_figures(client: TestClie
     totals = grades.json()["totals"]
     june = [e for e in base.EVALUATIONS if e[0] == "mini" and e[2] == "PA-VP" and e[3] == JUNE]
 
-    values = sheet(fetch(client, f"{url}?period={JUNE}", "xlsx", head))
+    content = fetch(client, f"{url}?period={JUNE}", "xlsx", head)
+    values = sheet(content)
     assert values[0][0] == "DANH SÁCH TỔNG HỢP KẾT QUẢ ĐÁNH GIÁ, XẾP LOẠI CBCCVC THÁNG 06/2026"
     assert row_of(values, "Đơn vị:")[1] == UNITS["PA-VP"]
+    # the read models hold no general points nor task result: no blank columns for them
+    header = row_of(values, "STT")
+    assert header[:7] == [
+        "STT",
+        "Mã",
+        "Họ và tên",
+        "Trạng thái",
+        "Tổng điểm",
+        "Xếp loại đề xuất",
+        "Xếp loại quyết định",
+    ]
+    assert not any("Tự chấm" in str(v) for v in header)
     for no, e in enumerate(sorted(june, key=lambda e: e[1]), 1):
         _, person, _, _, _, score, grade, final, _ = e
         line = row_of(values, str(no), person)
         assert line[2] == NAMES[person]
         assert line[3] == "Đã công khai"
-        assert line[7] == n(score) and line[8] == grade and line[9].startswith(f"{final} — ")
+        assert line[4] == n(score) and line[5] == grade and line[6].startswith(f"{final} — ")
+    # numbers are stored as numbers, with a number format of their decimals
+    book = load_workbook(BytesIO(content)).active
+    [score_cell] = [r[4] for r in book.iter_rows() if r[1].value == "P03"]
+    assert isinstance(score_cell.value, float) and Decimal(str(score_cell.value)) == Decimal("83.9")
+    assert score_cell.number_format == "#,##0.0"
+    counted = 0
     for grade, label in GRADE_LABELS.items():
         assert row_of(values, f"{grade} — {label}")[1] == str(totals[grade])
-    assert row_of(values, "Tổng số")[1] == str(len(june))
+        counted += int(row_of(values, f"{grade} — {label}")[1])
+    counted += int(row_of(values, "Không đánh giá")[1]) + int(row_of(values, "Chưa quyết định")[1])
+    assert row_of(values, "Tổng số")[1] == str(len(june)) == str(counted)  # adds up to the lines
 
     text = pdf_text(fetch(client, f"{url}?period={JUNE}", "pdf", head))
     assert "DANH SÁCH TỔNG HỢP KẾT QUẢ ĐÁNH GIÁ, XẾP LOẠI CBCCVC THÁNG 06/2026" in text
     assert UNITS["PA-VP"] in text
     for e in june:
-        assert NAMES[e[1]] in text and n(e[5]) in text
+        assert NAMES[e[1]] in text and vn(e[5]) in text
 
 
 def test_commendation_list_names_only_the_final_a(client: TestClient) -> None:
@@ -201,15 +241,16 @@ def test_person_card_file_matches_the_json_card(client: TestClient) -> None:
         n(tasks["points_completed"]),
     ]
     expected = base.expected_tasks(tenant="mini", period=JUNE, person="P03")
-    assert row_of(values, "Nhiệm vụ chậm muộn")[1] == f"{expected['late']} nhiệm vụ"
-    assert row_of(values, "Nhiệm vụ quá hạn")[1] == f"{expected['overdue']} nhiệm vụ"
+    late = row_of(values, "Nhiệm vụ hoàn thành trễ hạn (nhiệm vụ)")[1]
+    assert late == str(expected["late"])
+    assert row_of(values, "Nhiệm vụ quá hạn chưa xong (nhiệm vụ)")[1] == str(expected["overdue"])
     assert row_of(values, "Tổng điểm")[1] == n(body["evaluation"]["score"]) == "83.9"
     assert row_of(values, "Xếp loại")[1] == "B — Hoàn thành tốt nhiệm vụ"
 
     text = pdf_text(fetch(client, url, "pdf", tok("P02")))  # the head reads it too
     assert NAMES["P03"] in text and UNITS["PA-VP"] in text
     done = f"{n(tasks['points_completed'])}/{n(tasks['points_assigned'])} điểm"
-    assert done in text and "83.9" in text and "Hoàn thành tốt nhiệm vụ" in text
+    assert done in text and "83,9" in text and "Hoàn thành tốt nhiệm vụ" in text
 
 
 # --- the summary to the provincial standing office (003) --------------------------------------
@@ -234,9 +275,9 @@ def provincial_expected(months: list[str]) -> dict[str, list[str]]:
             str(sum(e[4] == "not_evaluated" for e in evals)),
             str(total),
             str(done),
-            f"{(Decimal(done * 100) / total).quantize(half_up, ROUND_HALF_UP):f}" if total else "",
+            n((Decimal(done * 100) / total).quantize(half_up, ROUND_HALF_UP)) if total else "",
             str(late),
-            f"{(scores / len(graded)).quantize(half_up, ROUND_HALF_UP):f}" if graded else "",
+            n((scores / len(graded)).quantize(half_up, ROUND_HALF_UP)) if graded else "",
         ]
     return out
 
@@ -261,7 +302,7 @@ def test_provincial_monthly_summary_equals_the_read_models(client: TestClient) -
         [g] = [r for r in grades["units"] if r["unit"] == unit]
         assert line[4:8] == [str(g[k]) for k in "ABCD"]
         assert line[9:11] == [str(t["total"]), str(t["done"])]
-        assert line[11] == (t["done_percent"] or "")
+        assert line[11] == (n(t["done_percent"]) if t["done_percent"] else "")
     total = row_of(values, "", "Tổng cộng")
     assert total[2] == str(sum(int(expected[u][0]) for u in UNITS))
     assert total[9] == str(tasks["totals"]["total"])
@@ -388,4 +429,147 @@ def test_exports_on_postgresql(client: TestClient) -> None:
             client, f"/tenants/mini/reports/units/PA-VP/summary/export?period={JUNE}", "pdf", admin
         )
     )
-    assert NAMES["P02"] in text and NAMES["P03"] in text and "83.9" in text
+    assert NAMES["P02"] in text and NAMES["P03"] in text and "83,9" in text
+
+
+# --- issue 17: one rule for "overdue", the same count everywhere ------------------------------
+
+#: Tasks of P03 (PA-VP, June) with due dates, on top of the events of ``test_reporting_api``:
+#: (code, due date, the events after "assigned"). On 01/07/2026 (``TODAY``) the overdue ones
+#: are those still with the lead past their due date: D-1 (assigned), D-2 (started), D-3
+#: (returned); not D-4 (submitted: handed over), D-5 (approved), D-6 (due after today).
+DUE_TASKS = [
+    ("D-1", "2026-06-20", []),
+    ("D-2", "2026-06-22", [("started", None)]),
+    ("D-3", "2026-06-24", [("submitted", False), ("returned", None)]),
+    ("D-4", "2026-06-24", [("submitted", True)]),
+    ("D-5", "2026-06-25", [("submitted", False), ("approved", None)]),
+    ("D-6", "2026-07-03", [("started", None)]),
+]
+OVERDUE_DUE = {"D-1", "D-2", "D-3"}
+TODAY = "2026-07-01"
+
+
+def _apply_due_tasks() -> None:
+    events = []
+    for code, due, actions in DUE_TASKS:
+        data = {
+            "task": code,
+            "lead_person": "P03",
+            "lead_unit": "PA-VP",
+            "period": JUNE,
+            "group": "thuong_xuyen",
+            "points": "2",
+            "due_date": due,
+        }
+        for action, late in [("assigned", None), *actions]:
+            body = {**data, **({"late": late} if late is not None else {})}
+            events.append(
+                base.CloudEvent.of(
+                    tenant="mini",
+                    service="tasks",
+                    entity="task",
+                    action=action,
+                    subject=code,
+                    data=body,
+                )
+            )
+    messages = [
+        Message(topic_for(e.tenant, e.service), 1, n, e.model_dump_json().encode())
+        for n, e in enumerate(events)
+    ]
+    with reporting_engine().begin() as conn:
+        assert set(apply_batch(conn, LIVE, messages)) == {"applied"}
+
+
+def test_overdue_is_one_count_on_figures_warnings_card_and_files(client: TestClient) -> None:
+    """The dashboard's figures, the early warnings, the card (JSON and file) and the summary
+    to the provincial office count the same overdue tasks: those of ``DUE_TASKS`` still with
+    the lead past their due date, and the task flagged overdue without a due date (CV-7)."""
+    _apply_due_tasks()
+    flagged = {t.task for t in base.TASKS if t.outcome == "overdue" and t.tenant == "mini"}
+    assert flagged == {"CV-7"}  # P02, PA-VP, no due date in its events
+    head, admin = tok("P02"), tok(*ADMIN)
+    day = f"period={JUNE}&today={TODAY}"
+
+    unit = client.get(f"/tenants/mini/reports/tasks?{day}&unit=PA-VP&by=person", headers=head)
+    assert unit.status_code == 200, unit.text
+    body = unit.json()
+    assert body["totals"]["overdue"] == len(OVERDUE_DUE) + len(flagged) == 4
+    rows = {r["person"]: r["overdue"] for r in body["rows"]}
+    assert rows == {"P02": 1, "P03": len(OVERDUE_DUE)}
+    assert sum(g["overdue"] for g in body["by_group"]) == 4
+
+    warnings = client.get(f"/tenants/mini/reports/warnings?{day}&person=P03", headers=head)
+    assert warnings.status_code == 200, warnings.text
+    found = warnings.json()
+    overdue = {w["code"] for w in found["warnings"] if w["kind"] == "overdue"}
+    assert overdue == OVERDUE_DUE
+    assert found["task_counts"]["overdue"] == len(OVERDUE_DUE)
+
+    card = client.get(f"/tenants/mini/reports/people/P03/card?{day}", headers=head).json()
+    assert card["tasks"]["overdue"] == len(OVERDUE_DUE)
+    url = f"/tenants/mini/reports/people/P03/card/export?{day}"
+    values = sheet(fetch(client, url, "xlsx", head))
+    assert row_of(values, "Nhiệm vụ quá hạn chưa xong (nhiệm vụ)")[1] == str(len(OVERDUE_DUE))
+
+    url = f"/tenants/mini/reports/provincial/export?{day}"
+    values = sheet(fetch(client, url, "xlsx", admin))
+    line = row_of(values, str(sorted(UNITS).index("PA-VP") + 1), UNITS["PA-VP"])
+    late = base.expected_tasks(tenant="mini", period=JUNE, unit="PA-VP")["late"]
+    # "Chậm" = done late + overdue: D-4 is submitted (not done, not overdue), D-5 on time
+    assert line[12] == str(late + len(OVERDUE_DUE) + len(flagged))
+
+
+# --- issue 17: the central view over every tenant granted, with names, ranks and a file ------
+
+
+def test_central_tenants_are_the_policys_grants(client: TestClient) -> None:
+    with transaction(tenancy.registry_engine()) as session:
+        onboarded = sorted(t.code for t in tenancy.list_tenants(session))
+    platform = client.get("/central/tenants", headers=tok("C0", "central", tenant="platform"))
+    assert platform.status_code == 200, platform.text
+    assert [t["tenant"] for t in platform.json()["tenants"]] == onboarded
+    assert {"mini", "other"} <= set(onboarded)
+    names = {t["tenant"]: t["name"] for t in platform.json()["tenants"]}
+    assert names["other"] == "Tỉnh Khác"
+    own = client.get("/central/tenants", headers=tok("C1"))  # central in mini's file
+    assert [t["tenant"] for t in own.json()["tenants"]] == ["mini"]
+    staff = client.get("/central/tenants", headers=tok("P03"))
+    assert staff.status_code == 200 and staff.json()["tenants"] == []
+
+
+def test_central_ranking_has_names_ranks_and_a_file(client: TestClient) -> None:
+    platform = tok("C0", "central", tenant="platform")
+    query = f"period={JUNE}&tenants=mini&tenants=other&axis=done_percent"
+    body = client.get(f"/central/rankings?{query}", headers=platform).json()
+    units = {(u["tenant"], u["unit"]): u for u in body["units"]}
+    for code, name in UNITS.items():
+        assert units[("mini", code)]["unit_name"] == name
+        assert units[("mini", code)]["tenant_name"] == "Tỉnh Thử Nghiệm"
+    assert units[("other", "X1")]["tenant_name"] == "Tỉnh Khác"
+
+    content = fetch(client, f"/central/rankings/export?{query}", "xlsx", platform)
+    values = sheet(content)
+    assert not any("None" in str(v) for row in values for v in row)
+    for (tenant, unit), item in units.items():
+        name = UNITS.get(unit, unit)
+        [line] = [r for r in values if len(r) > 2 and r[2] == name]
+        assert line[0] == (str(item["rank"]) if item["rank"] is not None else "Chưa xếp hạng")
+        expected = base.expected_tasks(tenant=tenant, period=JUNE, unit=unit)
+        assert line[4:7] == [
+            str(expected["total"]),
+            str(expected["done"]),
+            str(expected["overdue"]),
+        ]
+        done = Fraction(expected["done"] * 100, expected["total"])
+        assert abs(Fraction(Decimal(line[3])) - done) <= Fraction(1, 20)
+    total = row_of(values, "", "Tổng cộng")
+    assert total[4] == str(
+        sum(base.expected_tasks(tenant=t, period=JUNE, unit=u)["total"] for t, u in units)
+    )
+    book = load_workbook(BytesIO(content)).active
+    [rank_cell] = [r[0] for r in book.iter_rows() if r[2].value == UNITS["PA-VP"]]
+    assert isinstance(rank_cell.value, int)
+    text = pdf_text(fetch(client, f"/central/rankings/export?{query}", "pdf", platform))
+    assert UNITS["PA-VP"] in text and "Tỉnh Khác" in text and "None" not in text

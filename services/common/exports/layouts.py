@@ -19,6 +19,7 @@ from services.common.exports.schemas import (
     PersonForm,
     ProvincialSummary,
     Record,
+    UnitRanking,
     UnitSummary,
 )
 
@@ -51,10 +52,53 @@ class Column:
 
 
 @dataclass(frozen=True, slots=True)
-class Row:
-    """A table row: one text per column; ``strong`` rows (section and total rows) are bold."""
+class Number:
+    """A figure of a table: an exact value shown with ``places`` decimals. The Excel writer
+    stores it as a number with the number format ``0.0…`` (Excel shows the reader's decimal
+    separator, a comma in Vietnamese); the PDF prints :attr:`text`, with a decimal comma
+    (``83,9``, as the web pages)."""
 
-    cells: tuple[str, ...]
+    value: Decimal
+    places: int = 0
+
+    @property
+    def text(self) -> str:
+        """The figure in Vietnamese: ``83,9``; ``1.250,5`` with thousands."""
+        shown = f"{self.value:,.{self.places}f}"
+        return shown.replace(",", " ").replace(".", ",").replace(" ", ".")
+
+    @property
+    def number_format(self) -> str:
+        """The Excel number format: ``0`` for whole numbers, ``0.0`` … for decimals."""
+        return "#,##0" + ("." + "0" * self.places if self.places else "")
+
+
+Cell = str | Number
+
+
+def num(value: str | int | Decimal | None) -> Cell:
+    """A figure from the input's exact text (``"83.9"``), an int or a Decimal: a
+    :class:`Number` with as many decimals as the value has (``"77"`` → 0, ``"83.90"`` → 1);
+    ``None`` → an empty cell."""
+    if value is None:
+        return ""
+    exact = value if isinstance(value, Decimal) else Decimal(str(value))
+    exponent = exact.normalize().as_tuple().exponent
+    places = max(0, -exponent) if isinstance(exponent, int) else 0
+    return Number(exact, places)
+
+
+def cell_text(cell: Cell) -> str:
+    """What a cell prints (a PDF cell): the text, or the figure with a decimal comma."""
+    return cell.text if isinstance(cell, Number) else cell
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """A table row: one cell per column (text or :class:`Number`); ``strong`` rows (section
+    and total rows) are bold."""
+
+    cells: tuple[Cell, ...]
     strong: bool = False
 
 
@@ -108,6 +152,11 @@ def _round(value: Decimal) -> str:
     return _plain(value.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
 
 
+def _tenth(value: Decimal) -> Number:
+    """``value`` rounded half-up to 0.1, shown with one decimal."""
+    return Number(value.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP), 1)
+
+
 def person_form(record: PersonForm) -> Document:
     """Mẫu số 03 / Phụ lục 2 (``001 §II.1``, ``002`` "Bảng chấm KPI hàng tháng"): criteria rows
     with maximum, self and manager points; section rows bold; then part II, the task result
@@ -119,15 +168,15 @@ def person_form(record: PersonForm) -> Document:
                 (
                     section.code,
                     section.title,
-                    section.max_points,
-                    _t(section.self_points),
-                    _t(section.manager_points),
+                    num(section.max_points),
+                    num(section.self_points),
+                    num(section.manager_points),
                 ),
                 strong=True,
             )
         )
         rows.extend(
-            Row((r.code, r.text, r.max_points, _t(r.self_points), _t(r.manager_points)))
+            Row((r.code, r.text, num(r.max_points), num(r.self_points), num(r.manager_points)))
             for r in section.rows
         )
     general = record.general
@@ -136,9 +185,9 @@ def person_form(record: PersonForm) -> Document:
             (
                 "I",
                 "Tổng điểm nhóm tiêu chí chung",
-                general.max_points,
-                _t(general.self_points),
-                _t(general.manager_points),
+                num(general.max_points),
+                num(general.self_points),
+                num(general.manager_points),
             ),
             strong=True,
         )
@@ -169,7 +218,7 @@ def person_form(record: PersonForm) -> Document:
             if v is not None
         ]
         result_rows += [Row((label, value)) for _, label, value in factors]
-        result_rows.append(Row(("Kết quả thực hiện nhiệm vụ (%)", tr.percent), strong=True))
+        result_rows.append(Row(("Kết quả thực hiện nhiệm vụ (%)", num(tr.percent)), strong=True))
     else:
         result_rows.append(Row(("Kết quả thực hiện nhiệm vụ", "Không có / none")))
     result_rows += [
@@ -223,25 +272,30 @@ def unit_summary(record: UnitSummary) -> Document:
     rows = tuple(
         Row(
             (
-                str(line.no),
+                num(line.no),
                 line.person,
                 _t(line.name),
                 STATUS_LABELS[line.status],
-                _t(line.self_general),
-                _t(line.review_general),
-                _t(line.task_result),
-                _t(line.score),
+                num(line.self_general),
+                num(line.review_general),
+                num(line.task_result),
+                num(line.score),
                 _t(line.grade),
                 _label(line.final_grade, line.final_grade_label),
             )
         )
         for line in record.lines
     )
-    counts = [(f"{g} — {GRADE_LABELS[g]}", str(record.by_final_grade.get(g, 0))) for g in "ABCD"]
+    if not record.general_points:  # 4, 5, 6: general points and task result
+        columns = columns[:4] + columns[7:]
+        rows = tuple(Row(r.cells[:4] + r.cells[7:], r.strong) for r in rows)
+    counts: list[tuple[str, Cell]] = [
+        (f"{g} — {GRADE_LABELS[g]}", num(record.by_final_grade.get(g, 0))) for g in "ABCD"
+    ]
     counts += [
-        ("Không đánh giá", str(record.not_evaluated)),
-        ("Chưa quyết định", str(record.undecided)),
-        ("Tổng số", str(record.total)),
+        ("Không đánh giá", num(record.not_evaluated)),
+        ("Chưa quyết định", num(record.undecided)),
+        ("Tổng số", num(record.total)),
     ]
     return Document(
         kind="unit_summary",
@@ -264,10 +318,10 @@ def unit_summary(record: UnitSummary) -> Document:
 def commendation_list(record: CommendationList) -> Document:
     """Record 3 of ``001 §V.2``: the people proposed for commendation, best score first."""
     rows = [
-        Row((str(line.no), line.person, _t(line.name), _t(line.score), line.reason))
+        Row((num(line.no), line.person, _t(line.name), num(line.score), line.reason))
         for line in record.lines
     ]
-    rows.append(Row(("", "", "Tổng số", str(record.total), ""), strong=True))
+    rows.append(Row(("", "", "Tổng số", num(record.total), ""), strong=True))
     return Document(
         kind="commendation_list",
         sheet="Đề nghị khen thưởng",
@@ -306,9 +360,9 @@ def person_card(record: PersonCard) -> Document:
 
     def cells(
         name: str, tasks: int, points: str, done: int | None, completed: str | None
-    ) -> tuple[str, ...]:
-        base = (name, str(tasks), points)
-        return (*base, _t(done), _t(completed)) if detailed else base
+    ) -> tuple[Cell, ...]:
+        base = (name, num(tasks), num(points))
+        return (*base, num(done), num(completed)) if detailed else base
 
     groups = [
         Row(cells(g.group, g.tasks, g.points, g.tasks_done, g.points_completed))
@@ -322,12 +376,12 @@ def person_card(record: PersonCard) -> Document:
     if record.points_completed is not None:
         results.append(Row(("Điểm hoàn thành", f"{record.points_completed}/{record.points} điểm")))
     for label, count in (
-        ("Nhiệm vụ chậm muộn", record.tasks_late),
-        ("Nhiệm vụ quá hạn", record.tasks_overdue),
-        ("Nhiệm vụ bị trả lại", record.tasks_returned),
+        ("Nhiệm vụ hoàn thành trễ hạn (nhiệm vụ)", record.tasks_late),
+        ("Nhiệm vụ quá hạn chưa xong (nhiệm vụ)", record.tasks_overdue),
+        ("Nhiệm vụ bị trả lại (nhiệm vụ)", record.tasks_returned),
     ):
         if count is not None:
-            results.append(Row((label, f"{count} nhiệm vụ")))
+            results.append(Row((label, num(count))))
     for label, value in (
         ("Khối lượng (a)", record.a),
         ("Chất lượng (b)", record.b),
@@ -342,7 +396,7 @@ def person_card(record: PersonCard) -> Document:
     if record.general is not None:
         results.append(Row(("Điểm tiêu chí chung", f"{record.general}/30 điểm")))
     if record.score is not None:
-        results.append(Row(("Tổng điểm", record.score), strong=True))
+        results.append(Row(("Tổng điểm", num(record.score)), strong=True))
     if record.grade is not None:
         results.append(Row(("Xếp loại", _label(record.grade, record.grade_label))))
     info = [("Đồng chí", record.name), ("Mã cán bộ", record.person)]
@@ -390,16 +444,16 @@ def provincial_summary(record: ProvincialSummary) -> Document:
     )
     keys = ("people", "evaluated", "A", "B", "C", "D", "not_evaluated", "tasks", "tasks_done")
 
-    def figures(values: dict[str, int], score_total: Decimal, late: int) -> tuple[str, ...]:
+    def figures(values: dict[str, int], score_total: Decimal, late: int) -> tuple[Cell, ...]:
         tasks, evaluated = values["tasks"], values["evaluated"]
-        done = _round(Decimal(values["tasks_done"]) * 100 / tasks) if tasks else ""
-        mean = _round(score_total / evaluated) if evaluated else ""
-        return (*(str(values[k]) for k in keys), done, str(late), mean)
+        done = _tenth(Decimal(values["tasks_done"]) * 100 / tasks) if tasks else ""
+        mean = _tenth(score_total / evaluated) if evaluated else ""
+        return (*(num(values[k]) for k in keys), done, num(late), mean)
 
     rows = [
         Row(
             (
-                str(no),
+                num(no),
                 u.unit,
                 *figures({k: getattr(u, k) for k in keys}, Decimal(u.score_total), u.tasks_late),
             )
@@ -438,6 +492,66 @@ def provincial_summary(record: ProvincialSummary) -> Document:
     )
 
 
+def unit_ranking(record: UnitRanking) -> Document:
+    """The ranking of units for central bodies: rank, tenant, unit (names), the value on the
+    axis, tasks (total, done, overdue) and grades (graded, A)."""
+    columns = (
+        Column("Hạng", 12, "C"),
+        Column("Tỉnh, thành phố", 40, "L"),
+        Column("Cơ quan, đơn vị", 60, "L"),
+        Column(record.axis + (" (%)" if record.percent else ""), 28, "C"),
+        Column("Nhiệm vụ", 18, "C"),
+        Column("Hoàn thành", 18, "C"),
+        Column("Quá hạn chưa xong", 20, "C"),
+        Column("Được xếp loại", 18, "C"),
+        Column("Loại A", 14, "C"),
+    )
+    rows = tuple(
+        Row(
+            (
+                num(line.rank) if line.rank is not None else "Chưa xếp hạng",
+                line.tenant,
+                line.unit,
+                num(line.value) if line.value is not None else "Chưa có số liệu",
+                num(line.tasks),
+                num(line.tasks_done),
+                num(line.tasks_overdue),
+                num(line.graded),
+                num(line.A),
+            )
+        )
+        for line in record.lines
+    )
+    totals = Row(
+        (
+            "",
+            "Tổng cộng",
+            f"{len(record.lines)} đơn vị",
+            "",
+            num(sum(line.tasks for line in record.lines)),
+            num(sum(line.tasks_done for line in record.lines)),
+            num(sum(line.tasks_overdue for line in record.lines)),
+            num(sum(line.graded for line in record.lines)),
+            num(sum(line.A for line in record.lines)),
+        ),
+        strong=True,
+    )
+    return Document(
+        kind="unit_ranking",
+        sheet="Xếp hạng đơn vị",
+        title=record.title.upper(),
+        info=(
+            ("Tháng", _month(record.period)),
+            ("Tiêu chí xếp hạng", record.axis),
+            ("Phạm vi", ", ".join(record.tenants)),
+        ),
+        tables=(Table(None, columns, (*rows, totals)),),
+        notes=("Đơn vị có cùng giá trị cùng hạng; đơn vị chưa có số liệu không xếp hạng.",),
+        landscape=True,
+        signatures=("Người lập biểu", "Thủ trưởng cơ quan"),
+    )
+
+
 def layout(record: Record) -> Document:
     """The document of any record (dispatch on its type)."""
     match record:
@@ -451,4 +565,6 @@ def layout(record: Record) -> Document:
             return person_card(record)
         case ProvincialSummary():
             return provincial_summary(record)
+        case UnitRanking():
+            return unit_ranking(record)
     raise TypeError(f"unknown record {type(record).__name__}")

@@ -13,7 +13,7 @@ from pathlib import Path
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
-from services.common.exports.layouts import MOTTO, NATION, Document, Table
+from services.common.exports.layouts import MOTTO, NATION, Document, Table, cell_text
 
 FAMILY = "BeVietnamPro"
 _FONT_FILES = {"": "BeVietnamPro-Regular.ttf", "B": "BeVietnamPro-Bold.ttf"}
@@ -54,8 +54,8 @@ def _table(pdf: FPDF, table: Table) -> None:
         for line in table.rows:
             row = grid.row()
             style = FontFace(family=FAMILY, emphasis="BOLD") if line.strong else None
-            for text in line.cells:
-                row.cell(text, style=style)
+            for cell in line.cells:
+                row.cell(cell_text(cell), style=style)
     pdf.ln(3)
 
 

@@ -201,6 +201,9 @@ class UnitSummary(_Model):
     title: str
     unit: str
     period: Month
+    #: ``False`` when the source holds no general points nor task result (the reporting read
+    #: models): the list then has no such columns instead of blank ones.
+    general_points: bool = True
     lines: list[SummaryLine]
     by_final_grade: dict[GradeCode, int]
     not_evaluated: int
@@ -362,7 +365,51 @@ class ProvincialSummary(_Model):
         return self
 
 
-Record = PersonForm | UnitSummary | CommendationList | PersonCard | ProvincialSummary
+class RankingLine(_Model):
+    """One unit of a cross-unit ranking: its rank (``None``: no value on the axis), its
+    tenant's and its own printed name, the value on the axis and its task and grade counts."""
+
+    rank: int | None = None
+    tenant: str
+    unit: str
+    value: DecimalText | None = None
+    tasks: int
+    tasks_done: int
+    tasks_overdue: int
+    graded: int
+    A: int
+
+    @model_validator(mode="after")
+    def _rank_needs_value(self) -> RankingLine:
+        if (self.rank is None) != (self.value is None):
+            raise ValueError("rank và value cùng có hoặc cùng trống / rank and value go together")
+        if self.tasks_done > self.tasks or self.tasks_overdue > self.tasks or self.graded < self.A:
+            raise ValueError("số đếm vượt tổng / a count exceeds its total")
+        return self
+
+
+class UnitRanking(_Model):
+    """The ranking of units of ``tenants`` for central bodies (``DOMAIN.md §9``): ``axis`` its
+    Vietnamese label, ``percent`` whether values are % (else counts), lines by rank."""
+
+    record: Literal["unit_ranking"]
+    title: str
+    period: Month
+    axis: str
+    percent: bool
+    tenants: list[str]
+    lines: list[RankingLine]
+
+    @model_validator(mode="after")
+    def _ranked_first(self) -> UnitRanking:
+        ranks = [line.rank for line in self.lines]
+        known = [r for r in ranks if r is not None]
+        if ranks[: len(known)] != known or known != sorted(known):
+            raise ValueError("các hạng phải tăng dần, đơn vị chưa xếp hạng ở cuối / ranks ascend")
+        return self
+
+
+Record = PersonForm | UnitSummary | CommendationList | PersonCard | ProvincialSummary | UnitRanking
 #: The model of each ``record`` kind.
 MODELS: dict[str, type[Record]] = {
     "person_form": PersonForm,
@@ -370,4 +417,5 @@ MODELS: dict[str, type[Record]] = {
     "commendation_list": CommendationList,
     "person_card": PersonCard,
     "provincial_summary": ProvincialSummary,
+    "unit_ranking": UnitRanking,
 }

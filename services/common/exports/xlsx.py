@@ -1,8 +1,10 @@
-"""Excel writer (openpyxl): one sheet per document, text kept exact.
+"""Excel writer (openpyxl): one sheet per document.
 
-Points, scores and fractions are written as the input's exact text (``"83.9"``, ``"26/33"``),
-never as floats (a float cell would read back as 83.90000000000001 after any arithmetic); counts
-stay text too, so the sheet is the PDF's document cell for cell.
+Figures (:class:`~.layouts.Number`: counts, points, scores, percentages) are stored as numbers
+from their exact decimal text (openpyxl writes a ``Decimal`` as its digits, no float on the
+way) with a number format of the figure's decimals (``#,##0.0``: Excel shows the reader's
+decimal separator, a comma in Vietnamese), so they add up in the sheet; fractions
+(``"26/33"``) and labels stay text. The sheet is the PDF's document cell for cell.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from services.common.exports.layouts import MOTTO, NATION, Document, Table
+from services.common.exports.layouts import MOTTO, NATION, Document, Number, Table
 
 _THIN = Side(style="thin")
 _BOX = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
@@ -38,8 +40,12 @@ def _table(sheet: Worksheet, row: int, table: Table) -> int:
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
     row += 1
     for line in table.rows:
-        for col, (column, text) in enumerate(zip(table.columns, line.cells, strict=True), 1):
-            cell = sheet.cell(row, col, text)
+        for col, (column, value) in enumerate(zip(table.columns, line.cells, strict=True), 1):
+            if isinstance(value, Number):
+                cell = sheet.cell(row, col, value.value)
+                cell.number_format = value.number_format
+            else:
+                cell = sheet.cell(row, col, value)
             cell.font = Font(name=_FONT, bold=line.strong)
             cell.border = _BOX
             cell.alignment = Alignment(

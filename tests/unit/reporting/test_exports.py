@@ -137,9 +137,17 @@ def provincial(kind: str = "monthly", period: str = "2026-06") -> dict:
     }
 
 
+def _figure_text(value: Any) -> Any:
+    """A figure stored as a number (issue 17: numbers as numbers), compared as its exact text
+    (``1.5`` → ``"1.5"``, ``2`` → ``"2"``); text cells as they are."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    return format(Decimal(str(value)).normalize(), "f")
+
+
 def sheet_values(content: bytes) -> list[list[Any]]:
     sheet = load_workbook(BytesIO(content)).active
-    return [list(row) for row in sheet.iter_rows(values_only=True)]
+    return [[_figure_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
 
 
 def row_starting(values: list[list[Any]], *head: Any) -> list[Any]:
@@ -410,7 +418,7 @@ def test_card_without_abc_shows_the_read_model_figures() -> None:
     assert row_starting(values, "Nhóm nhiệm vụ thường xuyên")[1:5] == ["8", "64", "6", "48.5"]
     assert row_starting(values, "Tổng cộng")[1:5] == ["12", "132", "10", "116.5"]
     assert row_starting(values, "Điểm hoàn thành")[1] == "116.5/132 điểm"
-    assert row_starting(values, "Nhiệm vụ chậm muộn")[1] == "2 nhiệm vụ"
+    assert row_starting(values, "Nhiệm vụ hoàn thành trễ hạn (nhiệm vụ)")[1] == "2"
     assert not [row for row in values if row[0] == "Khối lượng (a)"]
     with pytest.raises(ValidationError, match="tasks_done"):
         export({**card, "tasks_done": 9}, "pdf")
