@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -449,6 +450,112 @@ def add_calendar(
         return schemas.CalendarOut.model_validate(
             service.add_calendar_entry(s, person, body.day, body.title, body.task, body.note)
         )
+
+
+@router.get("/tasks/{code}/history")
+def task_history(ctx: Ctx, code: str, planning: Directory, day: Today) -> dict[str, Any]:
+    """Hồ sơ nhiệm vụ / what the task page shows beside the "6 rõ" fields (``task.read``, as
+    ``GET /tasks/{code}``): the authorities who decide it (the policy's resource), each
+    submission with its evidence files (``GET /evidence/{id}``) and links, the approvals and
+    returns with their reasons, progress notes, push-backs and answers, objective causes,
+    exceeded marks, the coordination ratings (who rated only for an authority over the person
+    rated, ``rating.raters``) and the task's audit entries (who, when in UTC, what)."""
+    org = planning.org(ctx.tenant, day)
+    with _task_session(ctx, code, "task.read", planning, day) as (s, task):
+        notes, pushbacks = repo.task_notes(s, task.id)
+        ratings = []
+        for r in repo.task_ratings(s, task.id):
+            raters = r.ratee_kind != "person" or ctx.allowed(
+                "rating.raters", access.person_resource(org, r.ratee)
+            )
+            ratings.append(
+                {
+                    "ratee": r.ratee,
+                    "ratee_kind": r.ratee_kind,
+                    "score": r.score,
+                    "comment": r.comment,
+                    "rater": r.rater if raters else None,
+                }
+            )
+        return {
+            "code": task.code,
+            "authorities": access.task_resource(org, task)["authorities"],
+            "submissions": [
+                {
+                    "id": sub.id,
+                    "on": sub.on,
+                    "at": sub.at,
+                    "by": sub.by,
+                    "note": sub.note,
+                    "days_late": sub.days_late,
+                    "links": sub.links or [],
+                    "evidence": [
+                        schemas.EvidenceOut.model_validate(e).model_dump() for e in sub.evidence
+                    ],
+                }
+                for sub in task.submissions
+            ],
+            "reviews": [
+                {
+                    "submission_id": r.submission_id,
+                    "decision": r.decision,
+                    "for_quality": r.for_quality,
+                    "reason": r.reason,
+                    "by": r.by,
+                    "on": r.on,
+                    "at": r.at,
+                }
+                for r in task.reviews
+            ],
+            "progress": [
+                {
+                    "percent": n.percent,
+                    "difficulties": n.difficulties,
+                    "note": n.note,
+                    "by": n.by,
+                    "at": n.at,
+                }
+                for n in notes
+            ],
+            "pushbacks": [
+                {
+                    "id": p.id,
+                    "topic": p.topic,
+                    "text": p.text,
+                    "by": p.by,
+                    "at": p.at,
+                    "answer": p.answer,
+                    "answered_by": p.answered_by,
+                    "answered_at": p.answered_at,
+                }
+                for p in pushbacks
+            ],
+            "causes": [{"kind": c.kind, "why": c.why, "by": c.by, "on": c.on} for c in task.causes],
+            "exceeded": [
+                {"kind": m.kind, "note": m.note, "by": m.by, "on": m.on}
+                for m in task.exceeded_marks
+            ],
+            "ratings": ratings,
+            "events": [
+                {
+                    "at": e.at,
+                    "actor": e.actor,
+                    "action": e.action,
+                    "kind": e.object_kind,
+                    "status": _after_status(e.after),
+                }
+                for e in repo.task_audit(s, task.code)
+            ],
+        }
+
+
+def _after_status(after: str | None) -> str | None:
+    """The task's state after an audited change (the entry's ``after`` JSON), when it has one."""
+    try:
+        value = json.loads(after) if after else None
+    except ValueError:
+        return None
+    return value.get("status") if isinstance(value, dict) else None
 
 
 # declared last: the specific /tasks/{code}/… routes above must match first

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from services.tasks.ledger import LEDGER_STATUSES
-from services.tasks.models import CalendarEntry, Rating, Submission, Task
+from services.tasks.models import (
+    CalendarEntry,
+    ProgressNote,
+    Pushback,
+    Rating,
+    Submission,
+    Task,
+    audit,
+)
 
 OPEN = ("assigned", "in_progress", "returned")
 GIVEN = tuple(sorted(s.value for s in LEDGER_STATUSES))
@@ -136,3 +145,46 @@ def calendar_week(session: Session, person: str, monday: date) -> list[CalendarE
             .order_by(CalendarEntry.day, CalendarEntry.id)
         ).scalars()
     )
+
+
+def task_notes(session: Session, task_id: int) -> tuple[list[ProgressNote], list[Pushback]]:
+    """The progress notes and the push-backs of a task, oldest first."""
+    notes = session.execute(
+        select(ProgressNote).where(ProgressNote.task_id == task_id).order_by(ProgressNote.id)
+    ).scalars()
+    pushbacks = session.execute(
+        select(Pushback).where(Pushback.task_id == task_id).order_by(Pushback.id)
+    ).scalars()
+    return list(notes), list(pushbacks)
+
+
+def task_ratings(session: Session, task_id: int) -> list[Rating]:
+    """The coordination ratings given on a task."""
+    return list(
+        session.execute(
+            select(Rating).where(Rating.task_id == task_id).order_by(Rating.id)
+        ).scalars()
+    )
+
+
+def task_audit(session: Session, code: str) -> list[Any]:
+    """The audit entries of task ``code``: the task's own (``object_id == code``) and those of
+    its push-backs, objective causes, exceeded marks and ratings (``object_id`` ``code/…``),
+    in chain order."""
+    log = audit.log
+    stmt = (
+        select(log.c.seq, log.c.at, log.c.actor, log.c.action, log.c.object_kind, log.c.after)
+        .where(
+            or_(
+                and_(log.c.object_kind == "task", log.c.object_id == code),
+                and_(
+                    log.c.object_kind.in_(
+                        ("pushback", "objective_cause", "exceeded_mark", "rating")
+                    ),
+                    log.c.object_id.startswith(f"{code}/", autoescape=True),
+                ),
+            )
+        )
+        .order_by(log.c.seq)
+    )
+    return list(session.execute(stmt))

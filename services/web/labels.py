@@ -300,3 +300,36 @@ def datetime_label(value: object, zone: str = "Asia/Ho_Chi_Minh") -> str:
     moment = found if found.tzinfo else found.replace(tzinfo=UTC)
     local = moment.astimezone(ZoneInfo(zone))
     return f"{local.day:02d}/{local.month:02d}/{local.year:04d} {local.hour:02d}:{local.minute:02d}"
+
+
+TASK_EVENTS = {
+    "task.created": "Lập nhiệm vụ",
+    "task.updated": "Sửa nội dung nhiệm vụ",
+    "task.proposed": "Đề xuất nhiệm vụ",
+    "task.assigned": "Giao việc",
+    "task.started": "Bắt đầu thực hiện",
+    "task.submitted": "Gửi kết quả, minh chứng",
+    "task.approved": "Duyệt kết quả",
+    "task.returned": "Trả lại",
+    "task.cancelled": "Hủy nhiệm vụ",
+    "task.progress": "Cập nhật tiến độ",
+    "task.overdue": "Quá hạn",
+    "pushback.created": "Phản hồi về nhiệm vụ",
+    "pushback.answered": "Trả lời phản hồi",
+    "objective_cause.confirmed": "Xác nhận nguyên nhân khách quan",
+    "exceeded_mark.confirmed": "Xác nhận vượt mức",
+    "rating.set": "Đánh giá phối hợp",
+}
+"""Vietnamese names of the tasks service's audited changes (the task page's history)."""
+REVIEW_DECISIONS = {"approved": "Duyệt", "returned": "Trả lại"}
+PUSHBACK_TOPICS = {
+    "scope": "Phạm vi công việc",
+    "authority": "Thẩm quyền",
+    "resources": "Nguồn lực",
+}
+CAUSE_KINDS = {"quality": "Chất lượng (bị trả lại)", "delay": "Chậm tiến độ"}
+EXCEEDED_KINDS = {
+    "ahead_of_time": "Hoàn thành trước hạn",
+    "higher_quality": "Chất lượng cao hơn yêu cầu",
+    "innovation": "Đổi mới, sáng tạo",
+}
