@@ -65,6 +65,18 @@ TenantsQ = Annotated[
     list[str], Query(min_length=1, max_length=100, description="Đơn vị thuê bao / tenants")
 ]
 
+AxisQ = Annotated[
+    Literal[
+        "done_percent",
+        "on_time_percent",
+        "points_completed_percent",
+        "a_percent",
+        "published_percent",
+        "late_people",
+    ],
+    Query(description="Tiêu chí xếp hạng / ranking axis"),
+]
+"""The axes units are ranked by (the rankings and their export)."""
 TodayQ = Annotated[
     date | None, Query(description="Ngày tính tiến độ / the day of the figures (default today)")
 ]
@@ -566,17 +578,7 @@ def central_rankings(
     caller: Caller,
     period: PeriodQ,
     tenants: TenantsQ,
-    axis: Annotated[
-        Literal[
-            "done_percent",
-            "on_time_percent",
-            "points_completed_percent",
-            "a_percent",
-            "published_percent",
-            "late_people",
-        ],
-        Query(description="Tiêu chí xếp hạng / ranking axis"),
-    ] = "done_percent",
+    axis: AxisQ = "done_percent",
     today: TodayQ = None,
 ) -> dict[str, Any]:
     """Xếp hạng đơn vị / units of the tenants ranked by ``axis`` with their task, grade and

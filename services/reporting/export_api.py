@@ -41,6 +41,7 @@ from services.common.web import Context
 from services.reporting import export_records, queries, service
 from services.reporting.api import (
     SUBJECT,
+    AxisQ,
     Caller,
     Code,
     Ctx,
@@ -84,17 +85,6 @@ AXIS_LABELS = {
     "published_percent": "Tỷ lệ đã công khai kết quả",
     "late_people": "Số người chậm bước đánh giá",
 }
-AxisQ = Annotated[
-    Literal[
-        "done_percent",
-        "on_time_percent",
-        "points_completed_percent",
-        "a_percent",
-        "published_percent",
-        "late_people",
-    ],
-    Query(description="Tiêu chí xếp hạng / ranking axis"),
-]
 FILES = FILE_RESPONSES
 
 

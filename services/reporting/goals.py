@@ -33,6 +33,7 @@ from services.common.goals.okr import (
     StatusColour,
 )
 from services.common.goals.rollup import KeyResultProgress, ObjectiveProgress, PlanProgress
+from services.common.overdue import WITH_THE_LEAD
 from services.reporting import goal_tree as gt
 from services.reporting import repository as repo
 from services.reporting import warnings as rules
@@ -343,7 +344,7 @@ def early_warnings(
     Returns:
         ``{"tenant", "period", "today", "unit", "person", "covers", "rules",
         "counts": {kind: n}, "task_counts": {kind: n} (the tasks' warnings only: their
-        ``overdue`` is the tasks' overdue figure, :func:`repository.is_overdue`),
+        ``overdue`` is the tasks' overdue figure, :func:`services.common.overdue.is_overdue`),
         "warnings": [{"kind", "item_kind", "code", "owner", "figures", "message"}]}``
     """
     tree = goal_tree(conn, tenant, period, today, unit=unit, person=person, tables=tables)
@@ -384,8 +385,8 @@ def early_warnings(
             )
         )
     for task in repo.open_tasks(conn, tables, tenant, period, unit=unit, person=person):
-        if task["due_date"] is None or task["status"] not in repo.WITH_THE_LEAD:
-            continue  # handed over (submitted): no warning; overdue as repo.is_overdue
+        if task["due_date"] is None or task["status"] not in WITH_THE_LEAD:
+            continue  # handed over (submitted): no warning; overdue as is_overdue
         assigned = task["assigned_at"].date() if task["assigned_at"] else task["due_date"]
         last = task["last_event_at"].date() if task["last_event_at"] else None
         items.append(

@@ -22,6 +22,7 @@ from sqlalchemy import (
     update,
 )
 
+from services.common.overdue import WITH_THE_LEAD, is_overdue
 from services.reporting.models import ProjectionTables, pause
 from services.reporting.projections import CountKey, Counts, PlanSnapshot, TaskState, is_late
 
@@ -479,21 +480,6 @@ def task_totals(
 
 #: Task statuses whose work is still with the lead (not handed over, not decided): past the
 #: due date such a task is overdue (:func:`is_overdue`).
-WITH_THE_LEAD = frozenset({"assigned", "in_progress", "returned"})
-
-
-def is_overdue(status: str, due: date | None, flagged: bool, today: date) -> bool:
-    """The one rule of "quá hạn chưa xong" (overdue and not done, ``000 §VI.2``) on ``today``:
-    the task is still with its lead (assigned, in progress or returned, :data:`WITH_THE_LEAD`)
-    and its due date is before ``today``; a task whose events carried no due date is overdue
-    when the tasks service flagged it (``task.overdue``). Submitted (handed over), approved
-    and cancelled tasks are not overdue. The dashboard, the person card, the exports, the
-    rankings and the early warnings all count with this rule."""
-    if status not in WITH_THE_LEAD:
-        return False
-    return due < today if due is not None else bool(flagged)
-
-
 def overdue_counts(
     conn: Connection,
     t: ProjectionTables,

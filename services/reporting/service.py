@@ -83,9 +83,10 @@ def task_rows(
     by: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
     """The task sums of the scope grouped by ``by`` (:func:`repository.task_totals`) with
-    ``overdue`` counted on ``today`` by the one rule :func:`repository.is_overdue` — the figure
-    the dashboard, the cards, the exports, the rankings and the early warnings share (the HTTP
-    API always gives a day: the one asked for, else the server's date). Without a day,
+    ``overdue`` counted on ``today`` by the one rule
+    :func:`~services.common.overdue.is_overdue` — the figure the dashboard, the cards, the
+    exports, the rankings and the early warnings share (the HTTP API always gives a day: the
+    one asked for, else the server's date). Without a day,
     ``overdue`` is as the events flagged it (``task.overdue``, the tasks service's daily
     sweep, which applies the same rule on the day it runs)."""
     scope = {"unit": unit, "person": person}
@@ -113,8 +114,9 @@ def task_summary(
 
     Args:
         by: also break the figures down by ``tenant``, ``unit`` or ``person``.
-        today: the day ``overdue`` is counted on (:func:`repository.is_overdue`); ``None``:
-            as the events flagged it (see :func:`task_rows`).
+        today: the day ``overdue`` is counted on
+            (:func:`~services.common.overdue.is_overdue`); ``None``: as the events flagged it
+            (see :func:`task_rows`).
 
     Returns:
         ``{"period", "covers", "totals": {...}, "by_group": [{"task_group", ...}],

@@ -49,7 +49,7 @@ def home(request: Request, me: Me, period: PeriodQuery = None) -> HTMLResponse:
     cycle, _ = report(me, "/cycle", period=period, unit=scope or unit) if scope else (None, None)
     grades, _ = report(me, "/grades", period=period, unit=scope) if scope else (None, None)
     # the warnings of the same scope as the figures (a head: the unit; others: their own
-    # tasks), on the same rule of "overdue" (reporting's repository.is_overdue)
+    # tasks), on the same rule of "overdue" (services.common.overdue.is_overdue)
     warnings, _ = report(me, "/warnings", period=period, **where)
     trend = []
     for back in range(5, -1, -1):

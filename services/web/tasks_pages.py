@@ -19,6 +19,7 @@ from starlette.background import BackgroundTask
 from starlette.datastructures import UploadFile
 
 from services.common.authorizer import authorities_over
+from services.common.overdue import is_overdue
 from services.web import labels
 from services.web.backend import ApiError, ServiceDown
 from services.web.messages import field_errors
@@ -43,8 +44,6 @@ FIELDS = (
 )
 PAGE_SIZE = 20
 """Rows of a page of the unit's tasks."""
-OPEN_STATES = ("assigned", "in_progress", "returned", "submitted")
-"""States of work not yet done: a task in one past its due date is overdue."""
 PREVIEWS = {"application/pdf": "pdf", "image/png": "image", "image/jpeg": "image"}
 """Evidence types shown inline on the task page (the only ones served inline)."""
 PASSED_HEADERS = (
@@ -126,9 +125,10 @@ def _today(me: Viewer) -> date:
 
 
 def overdue(task: dict[str, Any], today: date) -> bool:
-    """A task not yet done (:data:`OPEN_STATES`) whose due date has passed."""
+    """Whether ``task`` (as the tasks API answers it) is overdue and not done on ``today``, by
+    the rule every figure counts with (:func:`services.common.overdue.is_overdue`)."""
     due = task.get("due_date")
-    return task.get("status") in OPEN_STATES and bool(due) and date.fromisoformat(due) < today
+    return is_overdue(task.get("status"), date.fromisoformat(due) if due else None, False, today)
 
 
 def _unit_work(
